@@ -118,3 +118,8 @@ export function isPositiveInt(x: unknown): x is number {
 export function isNonNegativeInt(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
+
+/** The decimal text of one minor unit of an asset with `decimals` places ("0.01" for 2). */
+export function minorUnit(decimals: number): string {
+  return decimals === 0 ? '1' : `0.${'0'.repeat(decimals - 1)}1`;
+}

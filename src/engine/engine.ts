@@ -1,0 +1,1754 @@
+/**
+ * The deterministic exchange state machine. Owns accounts and wallets, symbols and their books,
+ * risk checks, matching and settlement. `apply(command)` validates everything before it changes
+ * anything, so a rejected command leaves the state (and `stateHash()`) as it was.
+ *
+ * May import: ../domain (pure helpers) and its own folder. Never I/O, clocks, randomness or the
+ * environment: time is the command's `tsUs`. Rules: docs/engine.md.
+ */
+import {
+  BalanceCause,
+  Code,
+  ExecType,
+  OrdStatus,
+  OrdType,
+  Reason,
+  Side,
+  Stp,
+  Tif,
+  TradingState,
+} from '../domain/codes.js';
+import { decimalToUnits, isNonNegativeInt, isPositiveInt, MAX_SAFE } from '../domain/decimal.js';
+import { checkInvariants, readSnapshot, stateHashOf, writeSnapshot } from './snapshot.js';
+import { BookSide, LevelStore } from './book.js';
+import { ClOrdIndex } from './clOrdIndex.js';
+import type {
+  AddAssetCmd,
+  AddSymbolCmd,
+  CancelOrderCmd,
+  Command,
+  CreateAccountCmd,
+  MassCancelCmd,
+  NewOrderCmd,
+  ReplaceOrderCmd,
+  SetAccountEnabledCmd,
+  SetAccountLimitsCmd,
+  SetSymbolStateCmd,
+  SymbolConfig,
+  TransferCmd,
+  UpdateSymbolCmd,
+} from './commands.js';
+import { AccountEventKind, Ev, EventLog } from './events.js';
+import { IdIndex } from './idIndex.js';
+import { NIL, OrderStore } from './orderStore.js';
+import {
+  ASSET_RE,
+  DAY_US,
+  inSession,
+  nextSessionBoundary,
+  parseSymbolConfig,
+  STATE_BY_NAME,
+  SYMBOL_RE,
+  type SymbolParams,
+} from './symbols.js';
+import { GtdHeap } from './gtdHeap.js';
+
+export const CLORDID_RE = /^[A-Za-z0-9_-]{1,36}$/;
+export const TRANSFER_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+export const FEE_ACCOUNT_ID = 0;
+const NAME_MAX = 64;
+const NO_TIMER = Number.MAX_SAFE_INTEGER;
+
+export interface EngineOptions {
+  /** closed orders kept for clOrdId dedupe, oldest evicted first */
+  dedupeCapacity?: number;
+  /** open + pending orders per account unless the account's limits say otherwise */
+  defaultMaxOpenOrders?: number;
+  /** order slots preallocated */
+  initialOrderCapacity?: number;
+}
+
+export interface Asset {
+  idx: number;
+  name: string;
+  decimals: number;
+  /** deposits - withdrawals, minor units */
+  supplyMinor: number;
+}
+
+export interface Sym {
+  idx: number;
+  name: string;
+  config: SymbolConfig;
+  p: SymbolParams;
+  baseIdx: number;
+  quoteIdx: number;
+  state: TradingState;
+  lastPxTicks: number;
+  /** UTC day number of the latest open (sessions); -1 before the first */
+  sessionDay: number;
+  bids: BookSide;
+  asks: BookSide;
+  /** pending buy stops, by (stopPx asc, orderId asc); sells by (stopPx desc, orderId asc) */
+  buyStops: number[];
+  sellStops: number[];
+  nextBoundaryUs: number;
+}
+
+export interface Account {
+  id: number;
+  name: string;
+  apiKeyHash: string;
+  enabled: boolean;
+  /** -1 = engine default */
+  maxOpenOrders: number;
+  openCount: number;
+  openHead: number;
+  openTail: number;
+  /** [total, reserved] per asset index */
+  bal: Float64Array;
+  /** symbolIdx -> [tradingDay, filledLots, workingLots] */
+  daily: Map<number, Float64Array>;
+  /** symbolIdx -> lots (overrides the symbol's dailyAccountQtyLimit) */
+  dailyLimits: Map<number, number>;
+}
+
+export interface Transfer {
+  accountId: number;
+  assetIdx: number;
+  amountMinor: number;
+  kind: 1 | 2;
+}
+
+export interface OrderView {
+  orderId: number;
+  clOrdId: string | null;
+  accountId: number;
+  symbol: string;
+  side: Side;
+  ordType: OrdType;
+  tif: Tif;
+  priceTicks: number;
+  stopPriceTicks: number;
+  qtyLots: number;
+  filledLots: number;
+  leavesLots: number;
+  cumNotionalTickLots: number;
+  status: OrdStatus;
+  postOnly: boolean;
+  stp: Stp;
+  expireTimeUs: number;
+  createdAtUs: number;
+  updatedAtUs: number;
+  seq: number;
+}
+
+export interface BalanceView {
+  asset: string;
+  totalMinor: number;
+  reservedMinor: number;
+  availableMinor: number;
+}
+
+const isLive = (status: number) =>
+  status === OrdStatus.NEW || status === OrdStatus.PARTIALLY_FILLED || status === OrdStatus.PENDING_TRIGGER;
+
+export class Engine {
+  readonly events: EventLog;
+  readonly store: OrderStore;
+  readonly levels = new LevelStore();
+  readonly byOrderId = new IdIndex();
+  readonly clOrd: ClOrdIndex;
+  readonly gtd = new GtdHeap();
+  readonly assets: Asset[] = [];
+  readonly assetByName = new Map<string, number>();
+  readonly symbols: Sym[] = [];
+  readonly symbolByName = new Map<string, number>();
+  readonly accounts: Account[] = [];
+  readonly transfers = new Map<string, Transfer>();
+  /** closed orders kept for dedupe: [orderId, utcDayClosed] in closing order */
+  retained: number[] = [];
+  retainedHead = 0;
+  nextOrderId = 1;
+  nextTradeId = 1;
+  lastSeq = 0;
+  nowUs = 0;
+  currentDay = -1;
+  readonly dedupeCapacity: number;
+  readonly defaultMaxOpenOrders: number;
+  private nextTimerUs = 0;
+  /** ordinal of the next execution report inside the current command (ExecID = seq.ordinal) */
+  private execOrdinal = 0;
+
+  constructor(options: EngineOptions = {}) {
+    this.dedupeCapacity = options.dedupeCapacity ?? 1_000_000;
+    this.defaultMaxOpenOrders = options.defaultMaxOpenOrders ?? 10_000;
+    this.store = new OrderStore(options.initialOrderCapacity ?? 1 << 12);
+    this.clOrd = new ClOrdIndex(this.store);
+    this.events = new EventLog();
+    this.accounts.push(this.makeAccount(FEE_ACCOUNT_ID, 'fees', ''));
+  }
+
+  // ------------------------------------------------------------------ dispatch
+
+  apply(cmd: Command): Code {
+    const ev = this.events;
+    this.execOrdinal = 0;
+    if (cmd === null || typeof cmd !== 'object') return this.reject(Code.INVALID_REQUEST, 'command must be an object');
+    const seq = cmd.seq;
+    const ts = cmd.tsUs;
+    ev.seq = isNonNegativeInt(seq) ? seq : 0;
+    ev.tsUs = isNonNegativeInt(ts) ? ts : 0;
+    if (!isPositiveInt(seq) || seq <= this.lastSeq) return this.reject(Code.INVALID_REQUEST, 'seq must increase');
+    if (!isNonNegativeInt(ts) || ts < this.nowUs) return this.reject(Code.INVALID_REQUEST, 'tsUs must not go back');
+    this.lastSeq = seq;
+    this.nowUs = ts;
+    if (ts >= this.nextTimerUs) this.runTimers(ts);
+    switch (cmd.type) {
+      case 'newOrder':
+        return this.newOrder(cmd);
+      case 'cancelOrder':
+        return this.cancelOrder(cmd);
+      case 'replaceOrder':
+        return this.replaceOrder(cmd);
+      case 'massCancel':
+        return this.massCancel(cmd);
+      case 'tick':
+        return Code.OK;
+      case 'deposit':
+      case 'withdraw':
+        return this.transfer(cmd);
+      case 'createAccount':
+        return this.createAccount(cmd);
+      case 'setAccountEnabled':
+        return this.setAccountEnabled(cmd);
+      case 'setAccountLimits':
+        return this.setAccountLimits(cmd);
+      case 'addAsset':
+        return this.addAsset(cmd);
+      case 'addSymbol':
+        return this.addSymbol(cmd);
+      case 'updateSymbol':
+        return this.updateSymbol(cmd);
+      case 'setSymbolState':
+        return this.setSymbolState(cmd);
+      default:
+        return this.reject(Code.INVALID_REQUEST, 'unknown command type');
+    }
+  }
+
+  private reject(code: Code, message: string): Code {
+    const at = this.events.begin(Ev.REJECT);
+    this.events.buf[at] = code;
+    this.events.buf[at + 1] = this.events.str(message);
+    return code;
+  }
+
+  // ------------------------------------------------------------------ admin: assets, symbols
+
+  private addAsset(c: AddAssetCmd): Code {
+    if (typeof c.asset !== 'string' || !ASSET_RE.test(c.asset)) return this.reject(Code.INVALID_REQUEST, 'asset must be 1-12 of A-Z0-9');
+    if (!Number.isInteger(c.decimals) || c.decimals < 0 || c.decimals > 12)
+      return this.reject(Code.INVALID_REQUEST, 'decimals must be an integer in [0, 12]');
+    if (this.assetByName.has(c.asset)) return this.reject(Code.ALREADY_EXISTS, `asset ${c.asset} exists`);
+    const idx = this.assets.length;
+    this.assets.push({ idx, name: c.asset, decimals: c.decimals, supplyMinor: 0 });
+    this.assetByName.set(c.asset, idx);
+    for (const a of this.accounts) a.bal = growBalances(a.bal, this.assets.length);
+    const at = this.events.begin(Ev.ASSET);
+    const b = this.events.buf;
+    b[at] = idx;
+    b[at + 1] = c.decimals;
+    b[at + 2] = this.events.str(c.asset);
+    return Code.OK;
+  }
+
+  private addSymbol(c: AddSymbolCmd): Code {
+    const cfg = c.config;
+    if (cfg === null || typeof cfg !== 'object') return this.reject(Code.INVALID_REQUEST, 'config must be an object');
+    if (typeof cfg.symbol !== 'string' || !SYMBOL_RE.test(cfg.symbol))
+      return this.reject(Code.INVALID_REQUEST, 'symbol must be 1-24 of A-Z0-9._- starting with a letter or digit');
+    if (this.symbolByName.has(cfg.symbol)) return this.reject(Code.ALREADY_EXISTS, `symbol ${cfg.symbol} exists`);
+    const baseIdx = typeof cfg.base === 'string' ? this.assetByName.get(cfg.base) : undefined;
+    const quoteIdx = typeof cfg.quote === 'string' ? this.assetByName.get(cfg.quote) : undefined;
+    if (baseIdx === undefined || quoteIdx === undefined || baseIdx === quoteIdx)
+      return this.reject(Code.INVALID_CONFIG, 'base and quote must be two different known assets');
+    let state: TradingState | undefined;
+    if (cfg.state !== undefined) {
+      state = STATE_BY_NAME[cfg.state as string];
+      if (state === undefined) return this.reject(Code.INVALID_CONFIG, 'unknown state');
+    }
+    const parsed = safeParse(cfg, this.assets[baseIdx]!, this.assets[quoteIdx]!);
+    if (!parsed.ok) return this.reject(Code.INVALID_CONFIG, parsed.message);
+    const p = parsed.params;
+    const idx = this.symbols.length;
+    const sessionOpen = p.session !== null && inSession(p.session, this.nowUs);
+    const sym: Sym = {
+      idx,
+      name: cfg.symbol,
+      config: cloneConfig(cfg),
+      p,
+      baseIdx,
+      quoteIdx,
+      state: state ?? (p.session === null || sessionOpen ? TradingState.OPEN : TradingState.CLOSED),
+      lastPxTicks: 0,
+      sessionDay: Math.floor(this.nowUs / DAY_US),
+      bids: new BookSide(true, this.levels, this.store),
+      asks: new BookSide(false, this.levels, this.store),
+      buyStops: [],
+      sellStops: [],
+      nextBoundaryUs: p.session === null ? NO_TIMER : nextSessionBoundary(p.session, this.nowUs),
+    };
+    this.symbols.push(sym);
+    this.symbolByName.set(sym.name, idx);
+    this.nextTimerUs = Math.min(this.nextTimerUs, sym.nextBoundaryUs);
+    this.emitSymbol(sym, 1);
+    this.emitTradingState(sym);
+    return Code.OK;
+  }
+
+  private updateSymbol(c: UpdateSymbolCmd): Code {
+    const idx = typeof c.symbol === 'string' ? this.symbolByName.get(c.symbol) : undefined;
+    if (idx === undefined) return this.reject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
+    if (c.changes === null || typeof c.changes !== 'object') return this.reject(Code.INVALID_REQUEST, 'changes must be an object');
+    const sym = this.symbols[idx]!;
+    for (const key of Object.keys(c.changes))
+      if (['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'state'].includes(key))
+        return this.reject(Code.INVALID_CONFIG, `${key} cannot change: it would re-price resting orders`);
+    const next = { ...sym.config, ...cloneConfig(c.changes as SymbolConfig) } as SymbolConfig;
+    const parsed = safeParse(next, this.assets[sym.baseIdx]!, this.assets[sym.quoteIdx]!);
+    if (!parsed.ok) return this.reject(Code.INVALID_CONFIG, parsed.message);
+    sym.config = next;
+    sym.p = parsed.params;
+    sym.nextBoundaryUs = sym.p.session === null ? NO_TIMER : nextSessionBoundary(sym.p.session, this.nowUs);
+    this.nextTimerUs = Math.min(this.nextTimerUs, sym.nextBoundaryUs);
+    this.emitSymbol(sym, 2);
+    return Code.OK;
+  }
+
+  private setSymbolState(c: SetSymbolStateCmd): Code {
+    const idx = typeof c.symbol === 'string' ? this.symbolByName.get(c.symbol) : undefined;
+    if (idx === undefined) return this.reject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
+    if (!Number.isInteger(c.state) || c.state < TradingState.CLOSED || c.state > TradingState.CANCEL_ONLY)
+      return this.reject(Code.INVALID_REQUEST, 'unknown trading state');
+    this.changeState(this.symbols[idx]!, c.state);
+    return Code.OK;
+  }
+
+  private changeState(sym: Sym, state: TradingState): void {
+    if (state === TradingState.OPEN && sym.state !== TradingState.OPEN && sym.state !== TradingState.HALTED)
+      sym.sessionDay = Math.floor(this.nowUs / DAY_US);
+    sym.state = state;
+    this.emitTradingState(sym);
+    // a reopened market may have stops whose trigger price was crossed meanwhile
+    if (state === TradingState.OPEN) this.runStops(sym);
+  }
+
+  private emitSymbol(sym: Sym, kind: number): void {
+    const at = this.events.begin(Ev.SYMBOL);
+    const b = this.events.buf;
+    b[at] = sym.idx;
+    b[at + 1] = kind;
+    b[at + 2] = this.events.str(JSON.stringify(sym.config));
+  }
+
+  private emitTradingState(sym: Sym): void {
+    const at = this.events.begin(Ev.TRADING_STATE);
+    const b = this.events.buf;
+    b[at] = sym.idx;
+    b[at + 1] = sym.state;
+    b[at + 2] = this.tradingDay(sym);
+  }
+
+  /** UTC day of the symbol's current trading day (see docs/engine.md, Time). */
+  private tradingDay(sym: Sym): number {
+    return sym.p.session === null ? Math.floor(this.nowUs / DAY_US) : sym.sessionDay;
+  }
+
+  // ------------------------------------------------------------------ admin: accounts, transfers
+
+  private makeAccount(id: number, name: string, apiKeyHash: string): Account {
+    return {
+      id,
+      name,
+      apiKeyHash,
+      enabled: true,
+      maxOpenOrders: -1,
+      openCount: 0,
+      openHead: NIL,
+      openTail: NIL,
+      bal: new Float64Array(Math.max(2, this.assets.length * 2)),
+      daily: new Map(),
+      dailyLimits: new Map(),
+    };
+  }
+
+  private createAccount(c: CreateAccountCmd): Code {
+    if (typeof c.name !== 'string' || c.name.length < 1 || c.name.length > NAME_MAX)
+      return this.reject(Code.INVALID_REQUEST, `name must be 1-${NAME_MAX} characters`);
+    if (c.apiKeyHash !== undefined && (typeof c.apiKeyHash !== 'string' || c.apiKeyHash.length > 256))
+      return this.reject(Code.INVALID_REQUEST, 'apiKeyHash must be a string of at most 256 characters');
+    const id = this.accounts.length;
+    const acct = this.makeAccount(id, c.name, c.apiKeyHash ?? '');
+    acct.bal = growBalances(acct.bal, this.assets.length);
+    this.accounts.push(acct);
+    this.emitAccount(acct, AccountEventKind.CREATED);
+    return Code.OK;
+  }
+
+  private emitAccount(a: Account, kind: AccountEventKind): void {
+    const at = this.events.begin(Ev.ACCOUNT);
+    const b = this.events.buf;
+    b[at] = a.id;
+    b[at + 1] = kind;
+    b[at + 2] = this.events.str(a.name);
+    b[at + 3] = this.events.str(a.apiKeyHash);
+    b[at + 4] = a.maxOpenOrders;
+  }
+
+  /** The account for an id from outside, or null (unknown, or not a safe integer). */
+  private acct(id: unknown): Account | null {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id >= this.accounts.length) return null;
+    return this.accounts[id]!;
+  }
+
+  private setAccountEnabled(c: SetAccountEnabledCmd): Code {
+    const a = this.acct(c.accountId);
+    if (a === null || a.id === FEE_ACCOUNT_ID) return this.reject(Code.NOT_FOUND, 'unknown account');
+    if (typeof c.enabled !== 'boolean') return this.reject(Code.INVALID_REQUEST, 'enabled must be a boolean');
+    a.enabled = c.enabled;
+    this.emitAccount(a, c.enabled ? AccountEventKind.ENABLED : AccountEventKind.DISABLED);
+    if (!c.enabled) this.cancelAccountOrders(a, -1, Reason.KILL_SWITCH);
+    return Code.OK;
+  }
+
+  private setAccountLimits(c: SetAccountLimitsCmd): Code {
+    const a = this.acct(c.accountId);
+    if (a === null || a.id === FEE_ACCOUNT_ID) return this.reject(Code.NOT_FOUND, 'unknown account');
+    let maxOpen = a.maxOpenOrders;
+    if (c.maxOpenOrders !== undefined) {
+      if (c.maxOpenOrders === null) maxOpen = -1;
+      else if (!isPositiveInt(c.maxOpenOrders) || c.maxOpenOrders > 1_000_000)
+        return this.reject(Code.INVALID_REQUEST, 'maxOpenOrders must be an integer in [1, 1000000]');
+      else maxOpen = c.maxOpenOrders;
+    }
+    const limits: [number, number][] = [];
+    if (c.dailyQtyLimits !== undefined) {
+      if (c.dailyQtyLimits === null || typeof c.dailyQtyLimits !== 'object')
+        return this.reject(Code.INVALID_REQUEST, 'dailyQtyLimits must be an object');
+      for (const [name, qty] of Object.entries(c.dailyQtyLimits)) {
+        const si = this.symbolByName.get(name);
+        if (si === undefined) return this.reject(Code.UNKNOWN_SYMBOL, `unknown symbol ${name}`);
+        if (qty === null) {
+          limits.push([si, -1]);
+          continue;
+        }
+        const lots = safeUnits(qty, this.symbols[si]!.config.lotSize);
+        if (lots === null || lots < 1) return this.reject(Code.INVALID_QUANTITY, `daily limit for ${name} must be a positive multiple of the lot size`);
+        limits.push([si, lots]);
+      }
+    }
+    a.maxOpenOrders = maxOpen;
+    for (const [si, lots] of limits) {
+      if (lots < 0) a.dailyLimits.delete(si);
+      else a.dailyLimits.set(si, lots);
+    }
+    this.emitAccount(a, AccountEventKind.LIMITS);
+    return Code.OK;
+  }
+
+  private transfer(c: TransferCmd): Code {
+    const a = this.acct(c.accountId);
+    if (a === null) return this.reject(Code.NOT_FOUND, 'unknown account');
+    const assetIdx = typeof c.asset === 'string' ? this.assetByName.get(c.asset) : undefined;
+    if (assetIdx === undefined) return this.reject(Code.INVALID_REQUEST, 'unknown asset');
+    if (!isPositiveInt(c.amountMinor)) return this.reject(Code.INVALID_QUANTITY, 'amountMinor must be a positive safe integer');
+    if (typeof c.transferId !== 'string' || !TRANSFER_ID_RE.test(c.transferId))
+      return this.reject(Code.INVALID_REQUEST, 'transferId must be 1-64 of [A-Za-z0-9_.:-]');
+    const kind = c.type === 'deposit' ? 1 : 2;
+    const prior = this.transfers.get(c.transferId);
+    if (prior !== undefined) {
+      if (prior.accountId === a.id && prior.assetIdx === assetIdx && prior.amountMinor === c.amountMinor && prior.kind === kind) {
+        this.emitTransfer(a.id, assetIdx, c.amountMinor, kind, c.transferId, true);
+        return Code.OK;
+      }
+      return this.reject(Code.DUPLICATE_TRANSFER_ID, 'transferId already used with different parameters');
+    }
+    const asset = this.assets[assetIdx]!;
+    if (kind === 1) {
+      if (asset.supplyMinor + c.amountMinor > MAX_SAFE) return this.reject(Code.INVALID_QUANTITY, 'deposit would exceed the asset supply bound 2^53-1');
+      asset.supplyMinor += c.amountMinor;
+      this.applyBalance(a, assetIdx, c.amountMinor, 0, BalanceCause.DEPOSIT, 0, c.transferId);
+    } else {
+      const available = a.bal[assetIdx * 2]! - a.bal[assetIdx * 2 + 1]!;
+      if (c.amountMinor > available) return this.reject(Code.INSUFFICIENT_FUNDS, 'withdrawal exceeds available balance');
+      asset.supplyMinor -= c.amountMinor;
+      this.applyBalance(a, assetIdx, -c.amountMinor, 0, BalanceCause.WITHDRAW, 0, c.transferId);
+    }
+    this.transfers.set(c.transferId, { accountId: a.id, assetIdx, amountMinor: c.amountMinor, kind });
+    this.emitTransfer(a.id, assetIdx, c.amountMinor, kind, c.transferId, false);
+    return Code.OK;
+  }
+
+  private emitTransfer(accountId: number, assetIdx: number, amount: number, kind: number, id: string, replay: boolean): void {
+    const at = this.events.begin(Ev.TRANSFER);
+    const b = this.events.buf;
+    b[at] = accountId;
+    b[at + 1] = assetIdx;
+    b[at + 2] = amount;
+    b[at + 3] = kind;
+    b[at + 4] = this.events.str(id);
+    b[at + 5] = replay ? 1 : 0;
+  }
+
+  /** Changes a balance and records why. The only writer of `bal`. */
+  private applyBalance(a: Account, assetIdx: number, dTotal: number, dReserved: number, cause: BalanceCause, refId: number, refStr?: string): void {
+    const bal = a.bal;
+    const i = assetIdx * 2;
+    const total = (bal[i] = bal[i]! + dTotal);
+    const reserved = (bal[i + 1] = bal[i + 1]! + dReserved);
+    const at = this.events.begin(Ev.BALANCE);
+    const b = this.events.buf;
+    b[at] = a.id;
+    b[at + 1] = assetIdx;
+    b[at + 2] = dTotal;
+    b[at + 3] = dReserved;
+    b[at + 4] = total;
+    b[at + 5] = reserved;
+    b[at + 6] = cause;
+    b[at + 7] = refId;
+    b[at + 8] = refStr === undefined ? -1 : this.events.str(refStr);
+  }
+
+  // ------------------------------------------------------------------ new order
+
+  private newOrder(c: NewOrderCmd): Code {
+    const a = this.acct(c.accountId);
+    if (a === null) return this.rejectOrder(c, Code.UNAUTHORIZED);
+    if (a.id === FEE_ACCOUNT_ID) return this.rejectOrder(c, Code.FORBIDDEN);
+    const side = c.side;
+    const type = c.ordType;
+    if (side !== Side.BUY && side !== Side.SELL) return this.rejectOrder(c, Code.INVALID_REQUEST);
+    if (type !== OrdType.LIMIT && type !== OrdType.MARKET && type !== OrdType.STOP && type !== OrdType.STOP_LIMIT)
+      return this.rejectOrder(c, Code.INVALID_REQUEST);
+    const isMarketLike = type === OrdType.MARKET || type === OrdType.STOP;
+    const tif = c.tif === undefined ? (type === OrdType.MARKET ? Tif.IOC : Tif.GTC) : c.tif;
+    if (tif !== Tif.GTC && tif !== Tif.DAY && tif !== Tif.IOC && tif !== Tif.FOK && tif !== Tif.GTD)
+      return this.rejectOrder(c, Code.INVALID_REQUEST);
+    if (type === OrdType.MARKET && tif !== Tif.IOC && tif !== Tif.FOK) return this.rejectOrder(c, Code.INVALID_REQUEST);
+    const stp = c.stp === undefined ? Stp.CANCEL_NEWEST : c.stp;
+    if (stp !== Stp.CANCEL_NEWEST && stp !== Stp.CANCEL_OLDEST && stp !== Stp.CANCEL_BOTH && stp !== Stp.DECREMENT)
+      return this.rejectOrder(c, Code.INVALID_REQUEST);
+    const postOnly = c.postOnly === undefined ? false : c.postOnly;
+    if (typeof postOnly !== 'boolean') return this.rejectOrder(c, Code.INVALID_REQUEST);
+    if (postOnly && (type !== OrdType.LIMIT || (tif !== Tif.GTC && tif !== Tif.DAY && tif !== Tif.GTD)))
+      return this.rejectOrder(c, Code.INVALID_REQUEST);
+    if (!isPositiveInt(c.qtyLots)) return this.rejectOrder(c, Code.INVALID_QUANTITY);
+    const qty = c.qtyLots;
+    if (isMarketLike ? c.priceTicks !== undefined : !isPositiveInt(c.priceTicks)) return this.rejectOrder(c, Code.INVALID_PRICE);
+    const hasStop = type === OrdType.STOP || type === OrdType.STOP_LIMIT;
+    if (hasStop ? !isPositiveInt(c.stopPriceTicks) : c.stopPriceTicks !== undefined) return this.rejectOrder(c, Code.INVALID_PRICE);
+    if (tif === Tif.GTD ? !isPositiveInt(c.expireTimeUs) || c.expireTimeUs <= this.nowUs : c.expireTimeUs !== undefined)
+      return this.rejectOrder(c, Code.INVALID_REQUEST);
+    const clOrdId = c.clOrdId;
+    if (clOrdId !== undefined && (typeof clOrdId !== 'string' || !CLORDID_RE.test(clOrdId)))
+      return this.rejectOrder(c, Code.INVALID_REQUEST);
+    const symIdx = typeof c.symbol === 'string' ? this.symbolByName.get(c.symbol) : undefined;
+    if (symIdx === undefined) return this.rejectOrder(c, Code.UNKNOWN_SYMBOL);
+    const sym = this.symbols[symIdx]!;
+    if (!a.enabled) return this.rejectOrder(c, Code.ACCOUNT_DISABLED);
+
+    if (clOrdId !== undefined) {
+      const prior = this.findClOrd(a.id, clOrdId);
+      if (prior !== NIL) {
+        if (!this.sameParams(prior, c, symIdx, tif, stp, postOnly)) return this.rejectOrder(c, Code.DUPLICATE_CLORDID);
+        this.emitExec(prior, ExecType.ORDER_STATUS, Reason.NONE, 0, 0, 0, 0);
+        return Code.OK;
+      }
+    }
+
+    const opp = side === Side.BUY ? sym.asks : sym.bids;
+    const state = sym.state;
+    if (state !== TradingState.OPEN) {
+      if (state === TradingState.HALTED) return this.rejectOrder(c, Code.SYMBOL_HALTED);
+      if (state !== TradingState.PRE_OPEN || type !== OrdType.LIMIT || tif === Tif.IOC || tif === Tif.FOK)
+        return this.rejectOrder(c, Code.MARKET_CLOSED);
+      if (opp.n > 0 && crosses(side, c.priceTicks!, opp.bestPrice())) return this.rejectOrder(c, Code.MARKET_CLOSED);
+    }
+    const p = sym.p;
+    if (qty < p.minQtyLots) return this.rejectOrder(c, Code.INVALID_QUANTITY);
+    if (qty > p.maxQtyLots) return this.rejectOrder(c, Code.MAX_QTY_EXCEEDED);
+    if (!isMarketLike && !this.inBand(sym, c.priceTicks!)) return this.rejectOrder(c, Code.PRICE_OUTSIDE_BAND);
+
+    // reservation price: the limit, or the protection price of market / stop orders (0 = no liquidity)
+    let reservePx: number;
+    if (type === OrdType.MARKET) reservePx = opp.n === 0 ? 0 : protectionPrice(side, opp.bestPrice(), p.protectionBps);
+    else if (type === OrdType.STOP) reservePx = protectionPrice(side, c.stopPriceTicks!, p.protectionBps);
+    else reservePx = c.priceTicks!;
+    if (reservePx * qty * p.k > p.maxNotionalMinor) return this.rejectOrder(c, Code.MAX_NOTIONAL_EXCEEDED);
+    const maxOpen = a.maxOpenOrders < 0 ? this.defaultMaxOpenOrders : a.maxOpenOrders;
+    if (a.openCount >= maxOpen) return this.rejectOrder(c, Code.MAX_OPEN_ORDERS_EXCEEDED);
+    const daily = this.dailyOf(a, sym);
+    const limit = a.dailyLimits.get(symIdx) ?? p.dailyLimitLots;
+    if (limit >= 0 && daily[1]! + daily[2]! + qty > limit) return this.rejectOrder(c, Code.DAILY_LIMIT_EXCEEDED);
+    if (postOnly && opp.n > 0 && crosses(side, c.priceTicks!, opp.bestPrice())) return this.rejectOrder(c, Code.POST_ONLY_WOULD_TRADE);
+    const reserveAsset = side === Side.BUY ? sym.quoteIdx : sym.baseIdx;
+    const reserveAmount = side === Side.BUY ? reservePx * qty * p.k : qty * p.lotMinor;
+    if (reserveAmount > a.bal[reserveAsset * 2]! - a.bal[reserveAsset * 2 + 1]!) return this.rejectOrder(c, Code.INSUFFICIENT_FUNDS);
+
+    // accepted: from here on nothing can fail
+    const s = this.store;
+    const slot = s.alloc();
+    const orderId = this.nextOrderId++;
+    s.orderId[slot] = orderId;
+    s.priceTicks[slot] = reservePx;
+    s.qtyLots[slot] = qty;
+    s.createdAtUs[slot] = this.nowUs;
+    s.updatedAtUs[slot] = this.nowUs;
+    s.seq[slot] = this.lastSeq;
+    s.accountIdx[slot] = a.id;
+    s.symbolIdx[slot] = symIdx;
+    s.side[slot] = side;
+    s.ordType[slot] = type;
+    s.tif[slot] = tif;
+    s.status[slot] = hasStop ? OrdStatus.PENDING_TRIGGER : OrdStatus.NEW;
+    s.postOnly[slot] = postOnly ? 1 : 0;
+    s.stp[slot] = stp;
+    s.clOrdId[slot] = clOrdId;
+    if (hasStop) s.stopPriceTicks.set(slot, c.stopPriceTicks!);
+    if (tif === Tif.GTD) {
+      s.expireTimeUs.set(slot, c.expireTimeUs!);
+      this.gtd.push(c.expireTimeUs!, orderId);
+      if (c.expireTimeUs! < this.nextTimerUs) this.nextTimerUs = c.expireTimeUs!;
+    }
+    this.byOrderId.set(orderId, slot);
+    if (clOrdId !== undefined) this.clOrd.insert(slot);
+    this.linkAccount(a, slot);
+    daily[2]! += qty;
+    this.emitExec(slot, ExecType.NEW, Reason.NONE, 0, 0, 0, 0);
+    if (reserveAmount > 0) this.applyBalance(a, reserveAsset, 0, reserveAmount, BalanceCause.RESERVE, orderId);
+
+    if (hasStop) {
+      this.insertStop(sym, slot);
+      this.runStops(sym);
+      return Code.OK;
+    }
+    if (type === OrdType.MARKET && reservePx === 0) {
+      this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.NO_LIQUIDITY);
+      return Code.OK;
+    }
+    this.execute(slot, sym, reservePx);
+    this.runStops(sym);
+    return Code.OK;
+  }
+
+  private rejectOrder(c: NewOrderCmd, code: Code): Code {
+    const ev = this.events;
+    const at = ev.begin(Ev.EXEC);
+    const b = ev.buf;
+    b[at] = ++this.execOrdinal;
+    b[at + 1] = 0;
+    b[at + 2] = num(c.accountId);
+    b[at + 3] = typeof c.symbol === 'string' ? (this.symbolByName.get(c.symbol) ?? -1) : -1;
+    b[at + 4] = num(c.side);
+    b[at + 5] = num(c.ordType);
+    b[at + 6] = num(c.tif);
+    b[at + 7] = ExecType.REJECTED;
+    b[at + 8] = OrdStatus.REJECTED;
+    b[at + 9] = num(c.priceTicks);
+    b[at + 10] = num(c.stopPriceTicks);
+    b[at + 11] = num(c.qtyLots);
+    b[at + 12] = 0;
+    b[at + 13] = 0;
+    b[at + 14] = 0;
+    b[at + 15] = 0;
+    b[at + 16] = 0;
+    b[at + 17] = 0;
+    b[at + 18] = 0;
+    b[at + 19] = code;
+    b[at + 20] = Reason.NONE;
+    b[at + 21] = typeof c.clOrdId === 'string' && c.clOrdId.length <= 64 ? ev.str(c.clOrdId) : -1;
+    b[at + 22] = num(c.expireTimeUs);
+    b[at + 23] = this.nowUs;
+    b[at + 24] = c.postOnly === true ? 1 : 0;
+    b[at + 25] = num(c.stp);
+    return code;
+  }
+
+  private sameParams(slot: number, c: NewOrderCmd, symIdx: number, tif: Tif, stp: Stp, postOnly: boolean): boolean {
+    const s = this.store;
+    const orig = s.original.get(slot);
+    const qty = orig === undefined ? s.qtyLots[slot]! : orig[0];
+    const price = orig === undefined ? s.priceTicks[slot]! : orig[1];
+    const type = s.ordType[slot]!;
+    return (
+      s.symbolIdx[slot] === symIdx &&
+      s.side[slot] === c.side &&
+      type === c.ordType &&
+      s.tif[slot] === tif &&
+      qty === c.qtyLots &&
+      (type === OrdType.MARKET || type === OrdType.STOP || price === c.priceTicks) &&
+      (s.stopPriceTicks.get(slot) ?? undefined) === c.stopPriceTicks &&
+      (s.expireTimeUs.get(slot) ?? undefined) === c.expireTimeUs &&
+      (s.postOnly[slot] === 1) === postOnly &&
+      s.stp[slot] === stp
+    );
+  }
+
+  private findClOrd(accountIdx: number, clOrdId: string): number {
+    const slot = this.clOrd.find(accountIdx, clOrdId);
+    if (slot !== NIL || this.clOrd.aliases.size === 0) return slot;
+    const orderId = this.clOrd.aliases.get(`${accountIdx}:${clOrdId}`);
+    return orderId === undefined ? NIL : this.byOrderId.get(orderId);
+  }
+
+  private inBand(sym: Sym, priceTicks: number): boolean {
+    const bps = sym.p.bandBps;
+    if (bps < 0) return true;
+    const ref = sym.lastPxTicks > 0 ? sym.lastPxTicks : sym.p.referencePxTicks;
+    if (ref === 0) return true;
+    // ref <= 2^53 / 10^4 is guaranteed by maxNotional's bound, so these products are exact
+    const low = Math.ceil((ref * (10_000 - bps)) / 10_000);
+    const high = Math.floor((ref * (10_000 + bps)) / 10_000);
+    return priceTicks >= low && priceTicks <= high;
+  }
+
+  private dailyOf(a: Account, sym: Sym): Float64Array {
+    let d = a.daily.get(sym.idx);
+    const day = this.tradingDay(sym);
+    if (d === undefined) {
+      d = new Float64Array(3);
+      d[0] = day;
+      a.daily.set(sym.idx, d);
+    } else if (d[0] !== day) {
+      d[0] = day;
+      d[1] = 0; // filled resets; working (open GTC orders) carries over
+    }
+    return d;
+  }
+
+  private linkAccount(a: Account, slot: number): void {
+    const s = this.store;
+    s.acctPrev[slot] = a.openTail;
+    s.acctNext[slot] = NIL;
+    if (a.openTail === NIL) a.openHead = slot;
+    else s.acctNext[a.openTail] = slot;
+    a.openTail = slot;
+    a.openCount++;
+  }
+
+  private unlinkAccount(a: Account, slot: number): void {
+    const s = this.store;
+    const p = s.acctPrev[slot]!;
+    const n = s.acctNext[slot]!;
+    if (p === NIL) a.openHead = n;
+    else s.acctNext[p] = n;
+    if (n === NIL) a.openTail = p;
+    else s.acctPrev[n] = p;
+    s.acctPrev[slot] = NIL;
+    s.acctNext[slot] = NIL;
+    a.openCount--;
+  }
+
+  // ------------------------------------------------------------------ matching
+
+  /**
+   * Runs an incoming order against the book up to `limitPx`, then rests or expires what is left.
+   * Handles FOK, STP and settlement. The order is accepted, reserved and not on the book.
+   */
+  private execute(slot: number, sym: Sym, limitPx: number): void {
+    const s = this.store;
+    const side = s.side[slot]!;
+    const isBuy = side === Side.BUY;
+    const opp = isBuy ? sym.asks : sym.bids;
+    const tif = s.tif[slot]!;
+    const acctIdx = s.accountIdx[slot]!;
+    if (tif === Tif.FOK && !this.fokFillable(slot, opp, limitPx)) {
+      this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.FOK_UNFILLED);
+      return;
+    }
+    let takerCanceled = false;
+    outer: while (opp.n > 0) {
+      const px = opp.bestPrice();
+      if (isBuy ? px > limitPx : px < limitPx) break;
+      let m = this.levels.head[opp.bestLevel()]!;
+      while (m !== NIL) {
+        const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
+        if (leaves === 0) break outer;
+        const nextM = s.next[m]!;
+        if (s.accountIdx[m] === acctIdx) {
+          if (this.selfTrade(slot, m, opp)) {
+            takerCanceled = true;
+            break outer;
+          }
+        } else {
+          const makerLeaves = s.qtyLots[m]! - s.filledLots[m]!;
+          this.fill(slot, m, leaves < makerLeaves ? leaves : makerLeaves, px, sym, opp);
+        }
+        m = nextM;
+      }
+      if (s.qtyLots[slot]! === s.filledLots[slot]!) break;
+    }
+    const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
+    if (takerCanceled) {
+      this.closeOrder(slot, OrdStatus.CANCELED, ExecType.CANCELED, Reason.STP);
+    } else if (leaves === 0) {
+      this.closeOrder(slot, OrdStatus.FILLED, 0, Reason.NONE);
+    } else {
+      const type = s.ordType[slot]!;
+      const rests = (type === OrdType.LIMIT || type === OrdType.STOP_LIMIT) && (tif === Tif.GTC || tif === Tif.DAY || tif === Tif.GTD);
+      if (rests) this.rest(slot, sym);
+      else {
+        const reason =
+          type === OrdType.MARKET || type === OrdType.STOP
+            ? s.filledLots[slot] === 0 && opp.n === 0
+              ? Reason.NO_LIQUIDITY
+              : Reason.MARKET_REMAINDER
+            : Reason.IOC_REMAINDER;
+        this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, reason);
+      }
+    }
+  }
+
+  private rest(slot: number, sym: Sym): void {
+    const s = this.store;
+    const side = s.side[slot]!;
+    const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
+    const px = s.priceTicks[slot]!;
+    (side === Side.BUY ? sym.bids : sym.asks).append(slot, px, leaves);
+    const at = this.events.begin(Ev.BOOK_ADD);
+    const b = this.events.buf;
+    b[at] = sym.idx;
+    b[at + 1] = s.orderId[slot]!;
+    b[at + 2] = side;
+    b[at + 3] = px;
+    b[at + 4] = leaves;
+  }
+
+  /** Whether a FOK order can fill completely now (docs/engine.md: the STP walk rule). */
+  private fokFillable(slot: number, opp: BookSide, limitPx: number): boolean {
+    const s = this.store;
+    const isBuy = s.side[slot] === Side.BUY;
+    const acctIdx = s.accountIdx[slot]!;
+    const stp = s.stp[slot]!;
+    let need = s.qtyLots[slot]! - s.filledLots[slot]!;
+    for (let i = 0; i < opp.n; i++) {
+      const l = opp.levelAt(i);
+      const px = this.levels.priceTicks[l]!;
+      if (isBuy ? px > limitPx : px < limitPx) return false;
+      for (let m = this.levels.head[l]!; m !== NIL; m = s.next[m]!) {
+        if (s.accountIdx[m] === acctIdx) {
+          if (stp === Stp.CANCEL_OLDEST) continue;
+          return false;
+        }
+        need -= s.qtyLots[m]! - s.filledLots[m]!;
+        if (need <= 0) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Self-trade between the incoming order and maker `m` of the same account; true = taker is done. */
+  private selfTrade(slot: number, m: number, opp: BookSide): boolean {
+    const s = this.store;
+    const mode = s.stp[slot]!;
+    if (mode === Stp.CANCEL_NEWEST) return true;
+    if (mode === Stp.CANCEL_OLDEST) {
+      this.closeOrder(m, OrdStatus.CANCELED, ExecType.CANCELED, Reason.STP);
+      return false;
+    }
+    if (mode === Stp.CANCEL_BOTH) {
+      this.closeOrder(m, OrdStatus.CANCELED, ExecType.CANCELED, Reason.STP);
+      return true;
+    }
+    // decrement: the smaller is canceled (both if equal), the larger shrinks by the smaller's leaves
+    const takerLeaves = s.qtyLots[slot]! - s.filledLots[slot]!;
+    const makerLeaves = s.qtyLots[m]! - s.filledLots[m]!;
+    const d = takerLeaves < makerLeaves ? takerLeaves : makerLeaves;
+    if (makerLeaves === d) this.closeOrder(m, OrdStatus.CANCELED, ExecType.CANCELED, Reason.STP);
+    else this.decrementResting(m, d, opp);
+    if (takerLeaves === d) return true;
+    this.shrink(slot, d);
+    this.emitExec(slot, ExecType.RESTATED, Reason.STP, 0, 0, 0, 0);
+    return false;
+  }
+
+  /** Reduces a resting order's qty by d keeping its place (STP decrement). */
+  private decrementResting(m: number, d: number, side: BookSide): void {
+    const s = this.store;
+    const l = s.level[m]!;
+    this.levels.qtyLots[l]! -= d;
+    this.shrink(m, d);
+    this.emitExec(m, ExecType.RESTATED, Reason.STP, 0, 0, 0, 0);
+    const at = this.events.begin(Ev.BOOK_CANCEL);
+    const b = this.events.buf;
+    b[at] = s.symbolIdx[m]!;
+    b[at + 1] = s.orderId[m]!;
+    b[at + 2] = side.isBid ? Side.BUY : Side.SELL;
+    b[at + 3] = s.priceTicks[m]!;
+    b[at + 4] = d;
+    b[at + 5] = s.qtyLots[m]! - s.filledLots[m]!;
+  }
+
+  /** qty -= d with the reservation and daily working quantity released (book level left to caller). */
+  private shrink(slot: number, d: number): void {
+    const s = this.store;
+    this.rememberOriginal(slot);
+    s.qtyLots[slot]! -= d;
+    s.updatedAtUs[slot] = this.nowUs;
+    s.seq[slot] = this.lastSeq;
+    const sym = this.symbols[s.symbolIdx[slot]!]!;
+    const a = this.accounts[s.accountIdx[slot]!]!;
+    this.dailyOf(a, sym)[2]! -= d;
+    this.releaseFor(slot, a, sym, d);
+  }
+
+  private releaseFor(slot: number, a: Account, sym: Sym, lots: number): void {
+    const s = this.store;
+    if (s.side[slot] === Side.BUY) {
+      const amt = s.priceTicks[slot]! * lots * sym.p.k;
+      if (amt > 0) this.applyBalance(a, sym.quoteIdx, 0, -amt, BalanceCause.RELEASE, s.orderId[slot]!);
+    } else {
+      this.applyBalance(a, sym.baseIdx, 0, -lots * sym.p.lotMinor, BalanceCause.RELEASE, s.orderId[slot]!);
+    }
+  }
+
+  private rememberOriginal(slot: number): void {
+    const s = this.store;
+    if (s.clOrdId[slot] !== undefined && !s.original.has(slot)) s.original.set(slot, [s.qtyLots[slot]!, s.priceTicks[slot]!]);
+  }
+
+  /** One match: q lots at the maker's price px. Settles both sides and reports it. */
+  private fill(taker: number, maker: number, q: number, px: number, sym: Sym, opp: BookSide): void {
+    const s = this.store;
+    const p = sym.p;
+    const tradeId = this.nextTradeId++;
+    const makerLeft = s.qtyLots[maker]! - s.filledLots[maker]! - q;
+    s.filledLots[taker]! += q;
+    s.cumNotional[taker]! += px * q;
+    s.filledLots[maker]! += q;
+    s.cumNotional[maker]! += px * q;
+    s.updatedAtUs[taker] = s.updatedAtUs[maker] = this.nowUs;
+    s.seq[taker] = s.seq[maker] = this.lastSeq;
+    s.status[taker] = s.qtyLots[taker] === s.filledLots[taker] ? OrdStatus.FILLED : OrdStatus.PARTIALLY_FILLED;
+    s.status[maker] = makerLeft === 0 ? OrdStatus.FILLED : OrdStatus.PARTIALLY_FILLED;
+    sym.lastPxTicks = px;
+    const ev = this.events;
+    const takerSide = s.side[taker]!;
+    let at = ev.begin(Ev.TRADE);
+    let b = ev.buf;
+    b[at] = tradeId;
+    b[at + 1] = sym.idx;
+    b[at + 2] = px;
+    b[at + 3] = q;
+    b[at + 4] = takerSide;
+    b[at + 5] = s.orderId[maker]!;
+    b[at + 6] = s.orderId[taker]!;
+    at = ev.begin(Ev.BOOK_EXECUTE);
+    b = ev.buf;
+    b[at] = sym.idx;
+    b[at + 1] = s.orderId[maker]!;
+    b[at + 2] = s.side[maker]!;
+    b[at + 3] = px;
+    b[at + 4] = q;
+    b[at + 5] = makerLeft;
+    b[at + 6] = tradeId;
+    this.emitExec(maker, ExecType.TRADE, Reason.NONE, q, px, tradeId, 1);
+    this.emitExec(taker, ExecType.TRADE, Reason.NONE, q, px, tradeId, 2);
+
+    // settlement
+    const buyer = takerSide === Side.BUY ? taker : maker;
+    const seller = takerSide === Side.BUY ? maker : taker;
+    const buyerAcct = this.accounts[s.accountIdx[buyer]!]!;
+    const sellerAcct = this.accounts[s.accountIdx[seller]!]!;
+    const notional = px * q * p.k;
+    const baseAmt = q * p.lotMinor;
+    const buyerBps = buyer === taker ? p.takerFeeBps : p.makerFeeBps;
+    const sellerBps = seller === taker ? p.takerFeeBps : p.makerFeeBps;
+    const buyerFee = buyerBps === 0 ? 0 : Math.floor((baseAmt * buyerBps) / 10_000);
+    const sellerFee = sellerBps === 0 ? 0 : Math.floor((notional * sellerBps) / 10_000);
+    this.applyBalance(buyerAcct, sym.quoteIdx, -notional, -(s.priceTicks[buyer]! * q * p.k), BalanceCause.TRADE, tradeId);
+    this.applyBalance(buyerAcct, sym.baseIdx, baseAmt - buyerFee, 0, BalanceCause.TRADE, tradeId);
+    this.applyBalance(sellerAcct, sym.baseIdx, -baseAmt, -baseAmt, BalanceCause.TRADE, tradeId);
+    this.applyBalance(sellerAcct, sym.quoteIdx, notional - sellerFee, 0, BalanceCause.TRADE, tradeId);
+    const fees = this.accounts[FEE_ACCOUNT_ID]!;
+    if (buyerFee > 0) this.applyBalance(fees, sym.baseIdx, buyerFee, 0, BalanceCause.FEE, tradeId);
+    if (sellerFee > 0) this.applyBalance(fees, sym.quoteIdx, sellerFee, 0, BalanceCause.FEE, tradeId);
+    const dBuy = this.dailyOf(buyerAcct, sym);
+    dBuy[1]! += q;
+    dBuy[2]! -= q;
+    const dSell = this.dailyOf(sellerAcct, sym);
+    dSell[1]! += q;
+    dSell[2]! -= q;
+
+    // the maker leaves the book when done; its level shrinks either way
+    if (makerLeft === 0) {
+      opp.remove(maker, q);
+      this.finish(maker);
+    } else {
+      this.levels.qtyLots[s.level[maker]!]! -= q;
+    }
+  }
+
+  // ------------------------------------------------------------------ stops
+
+  private insertStop(sym: Sym, slot: number): void {
+    const s = this.store;
+    const isBuy = s.side[slot] === Side.BUY;
+    const list = isBuy ? sym.buyStops : sym.sellStops;
+    const stopPx = s.stopPriceTicks.get(slot)!;
+    const orderId = s.orderId[slot]!;
+    // (stopPx asc for buys, desc for sells), then orderId asc: the triggered ones form a prefix
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const o = list[mid]!;
+      const opx = s.stopPriceTicks.get(o)!;
+      const before = isBuy ? opx < stopPx : opx > stopPx;
+      if (before || (opx === stopPx && s.orderId[o]! < orderId)) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, slot);
+  }
+
+  private removeStop(sym: Sym, slot: number): void {
+    const list = this.store.side[slot] === Side.BUY ? sym.buyStops : sym.sellStops;
+    const i = list.indexOf(slot);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  /** Triggers stops crossed by the last price, lowest orderId first, until none is (cascades). */
+  private runStops(sym: Sym): void {
+    const s = this.store;
+    while (sym.state === TradingState.OPEN && sym.lastPxTicks > 0) {
+      const last = sym.lastPxTicks;
+      let best = NIL;
+      for (const o of sym.buyStops) {
+        if (s.stopPriceTicks.get(o)! > last) break;
+        if (best === NIL || s.orderId[o]! < s.orderId[best]!) best = o;
+      }
+      for (const o of sym.sellStops) {
+        if (s.stopPriceTicks.get(o)! < last) break;
+        if (best === NIL || s.orderId[o]! < s.orderId[best]!) best = o;
+      }
+      if (best === NIL) return;
+      this.removeStop(sym, best);
+      this.trigger(best, sym);
+    }
+  }
+
+  private trigger(slot: number, sym: Sym): void {
+    const s = this.store;
+    s.status[slot] = OrdStatus.NEW;
+    s.updatedAtUs[slot] = this.nowUs;
+    s.seq[slot] = this.lastSeq;
+    this.emitExec(slot, ExecType.TRIGGERED, Reason.NONE, 0, 0, 0, 0);
+    const side = s.side[slot]!;
+    let limitPx = s.priceTicks[slot]!;
+    if (s.ordType[slot] === OrdType.STOP) {
+      const opp = side === Side.BUY ? sym.asks : sym.bids;
+      if (opp.n === 0) {
+        this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.NO_LIQUIDITY);
+        return;
+      }
+      const prot = protectionPrice(side, opp.bestPrice(), sym.p.protectionBps);
+      // never beyond the price the funds were reserved at
+      limitPx = side === Side.BUY ? Math.min(prot, limitPx) : Math.max(prot, limitPx);
+    }
+    this.execute(slot, sym, limitPx);
+  }
+
+  // ------------------------------------------------------------------ closing orders
+
+  /**
+   * Ends a live order: off the book (or the stop list), reservation and working quantity released,
+   * a final execution report (unless execType 0: the fill already reported it), then kept for
+   * dedupe or freed.
+   */
+  private closeOrder(slot: number, status: OrdStatus, execType: ExecType | 0, reason: Reason): void {
+    const s = this.store;
+    const sym = this.symbols[s.symbolIdx[slot]!]!;
+    const a = this.accounts[s.accountIdx[slot]!]!;
+    const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
+    const wasPending = s.status[slot] === OrdStatus.PENDING_TRIGGER;
+    s.status[slot] = status;
+    s.updatedAtUs[slot] = this.nowUs;
+    s.seq[slot] = this.lastSeq;
+    if (execType !== 0) this.emitExec(slot, execType, reason, 0, 0, 0, 0);
+    if (leaves > 0) {
+      if (s.level[slot] !== NIL) {
+        const side = s.side[slot] === Side.BUY ? sym.bids : sym.asks;
+        const px = s.priceTicks[slot]!;
+        side.remove(slot, leaves);
+        const at = this.events.begin(Ev.BOOK_DELETE);
+        const b = this.events.buf;
+        b[at] = sym.idx;
+        b[at + 1] = s.orderId[slot]!;
+        b[at + 2] = s.side[slot]!;
+        b[at + 3] = px;
+        b[at + 4] = leaves;
+      } else if (wasPending) {
+        this.removeStop(sym, slot);
+      }
+      this.dailyOf(a, sym)[2]! -= leaves;
+      this.releaseFor(slot, a, sym, leaves);
+    }
+    this.finish(slot);
+  }
+
+  /** The order is final: off its account's open list; kept for clOrdId dedupe or freed. */
+  private finish(slot: number): void {
+    const s = this.store;
+    this.unlinkAccount(this.accounts[s.accountIdx[slot]!]!, slot);
+    if (s.clOrdId[slot] !== undefined) {
+      this.retained.push(s.orderId[slot]!, Math.floor(this.nowUs / DAY_US));
+      if ((this.retained.length - this.retainedHead) / 2 > this.dedupeCapacity) this.evictRetained(-1);
+    } else {
+      this.byOrderId.delete(s.orderId[slot]!);
+      s.free(slot);
+    }
+  }
+
+  /** Forgets the oldest closed orders: one (day < 0), or all closed before UTC day `day`. */
+  private evictRetained(day: number): void {
+    const r = this.retained;
+    while (this.retainedHead < r.length) {
+      const orderId = r[this.retainedHead]!;
+      const closedDay = r[this.retainedHead + 1]!;
+      if (day >= 0 && closedDay >= day) break;
+      this.retainedHead += 2;
+      const slot = this.byOrderId.get(orderId);
+      if (slot !== NIL) this.forget(slot);
+      if (day < 0) break;
+    }
+    if (this.retainedHead > 4096 && this.retainedHead * 2 > r.length) {
+      this.retained = r.slice(this.retainedHead);
+      this.retainedHead = 0;
+    }
+  }
+
+  private forget(slot: number): void {
+    const s = this.store;
+    const orderId = s.orderId[slot]!;
+    this.clOrd.remove(slot);
+    if (this.clOrd.aliases.size > 0) {
+      for (const [k, v] of this.clOrd.aliases) if (v === orderId) this.clOrd.aliases.delete(k);
+    }
+    this.byOrderId.delete(orderId);
+    s.free(slot);
+  }
+
+  // ------------------------------------------------------------------ cancel, replace, mass cancel
+
+  /** Finds an order of account `a` by orderId or clOrdId; NIL if unknown or someone else's. */
+  private locate(a: Account, orderId: unknown, clOrdId: unknown): number {
+    let slot = NIL;
+    if (orderId !== undefined) {
+      if (!isPositiveInt(orderId)) return NIL;
+      slot = this.byOrderId.get(orderId);
+    } else if (typeof clOrdId === 'string' && CLORDID_RE.test(clOrdId)) {
+      slot = this.findClOrd(a.id, clOrdId);
+    }
+    if (slot === NIL || this.store.accountIdx[slot] !== a.id) return NIL;
+    return slot;
+  }
+
+  private cancelReject(accountId: number, orderId: number, clOrdId: unknown, responseTo: 1 | 2, code: Code, status: number): Code {
+    const ev = this.events;
+    const at = ev.begin(Ev.CANCEL_REJECT);
+    const b = ev.buf;
+    b[at] = accountId;
+    b[at + 1] = orderId;
+    b[at + 2] = typeof clOrdId === 'string' && clOrdId.length <= 64 ? ev.str(clOrdId) : -1;
+    b[at + 3] = responseTo;
+    b[at + 4] = code;
+    b[at + 5] = status;
+    return code;
+  }
+
+  private cancelOrder(c: CancelOrderCmd): Code {
+    const a = this.acct(c.accountId);
+    const oid = isPositiveInt(c.orderId) ? c.orderId : 0;
+    if (a === null) return this.cancelReject(num(c.accountId), oid, c.clOrdId, 1, Code.UNAUTHORIZED, 0);
+    if (c.orderId === undefined && c.clOrdId === undefined) return this.cancelReject(a.id, 0, undefined, 1, Code.INVALID_REQUEST, 0);
+    const slot = this.locate(a, c.orderId, c.clOrdId);
+    if (slot === NIL) return this.cancelReject(a.id, oid, c.clOrdId, 1, Code.NOT_FOUND, 0);
+    const s = this.store;
+    if (!isLive(s.status[slot]!)) return this.cancelReject(a.id, s.orderId[slot]!, c.clOrdId, 1, Code.TOO_LATE_TO_CANCEL, s.status[slot]!);
+    this.closeOrder(slot, OrdStatus.CANCELED, ExecType.CANCELED, Reason.USER);
+    return Code.OK;
+  }
+
+  private massCancel(c: MassCancelCmd): Code {
+    const a = this.acct(c.accountId);
+    if (a === null) return this.reject(Code.UNAUTHORIZED, 'unknown account');
+    let symIdx = -1;
+    if (c.symbol !== undefined) {
+      const i = typeof c.symbol === 'string' ? this.symbolByName.get(c.symbol) : undefined;
+      if (i === undefined) return this.reject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
+      symIdx = i;
+    }
+    this.cancelAccountOrders(a, symIdx, Reason.MASS_CANCEL);
+    return Code.OK;
+  }
+
+  /** Cancels the account's open and pending orders (one symbol, or all when symIdx < 0), orderId order. */
+  private cancelAccountOrders(a: Account, symIdx: number, reason: Reason): void {
+    const s = this.store;
+    let slot = a.openHead;
+    while (slot !== NIL) {
+      const next = s.acctNext[slot]!;
+      if (symIdx < 0 || s.symbolIdx[slot] === symIdx) this.closeOrder(slot, OrdStatus.CANCELED, ExecType.CANCELED, reason);
+      slot = next;
+    }
+  }
+
+  private replaceOrder(c: ReplaceOrderCmd): Code {
+    const a = this.acct(c.accountId);
+    const oid = isPositiveInt(c.orderId) ? c.orderId : 0;
+    const reqClOrd = c.clOrdId;
+    if (a === null) return this.cancelReject(num(c.accountId), oid, reqClOrd, 2, Code.UNAUTHORIZED, 0);
+    if (c.orderId === undefined && c.origClOrdId === undefined) return this.cancelReject(a.id, 0, reqClOrd, 2, Code.INVALID_REQUEST, 0);
+    const slot = this.locate(a, c.orderId, c.origClOrdId);
+    if (slot === NIL) return this.cancelReject(a.id, oid, reqClOrd, 2, Code.NOT_FOUND, 0);
+    const s = this.store;
+    const orderId = s.orderId[slot]!;
+    const status = s.status[slot]!;
+    const no = (code: Code) => this.cancelReject(a.id, orderId, reqClOrd, 2, code, status);
+    if (!isLive(status)) return no(Code.TOO_LATE_TO_CANCEL);
+    if (!a.enabled) return no(Code.ACCOUNT_DISABLED);
+    const type = s.ordType[slot]!;
+    const oldQty = s.qtyLots[slot]!;
+    const oldPx = s.priceTicks[slot]!;
+    const filled = s.filledLots[slot]!;
+    if (c.qtyLots !== undefined && !isPositiveInt(c.qtyLots)) return no(Code.INVALID_QUANTITY);
+    if (c.priceTicks !== undefined && (!isPositiveInt(c.priceTicks) || type === OrdType.STOP || type === OrdType.MARKET))
+      return no(Code.INVALID_PRICE);
+    if (reqClOrd !== undefined && (typeof reqClOrd !== 'string' || !CLORDID_RE.test(reqClOrd))) return no(Code.INVALID_REQUEST);
+    const newQty = c.qtyLots ?? oldQty;
+    const newPx = c.priceTicks ?? oldPx;
+    const clOrdChanges = reqClOrd !== undefined && reqClOrd !== s.clOrdId[slot];
+    if (newQty === oldQty && newPx === oldPx && !clOrdChanges) {
+      // nothing to change (a retried replace): answer with the order as it is
+      this.emitExec(slot, ExecType.ORDER_STATUS, Reason.NONE, 0, 0, 0, 0);
+      return Code.OK;
+    }
+    if (clOrdChanges && this.findClOrd(a.id, reqClOrd) !== NIL) return no(Code.DUPLICATE_CLORDID);
+    const sym = this.symbols[s.symbolIdx[slot]!]!;
+    const pending = status === OrdStatus.PENDING_TRIGGER;
+    const side = s.side[slot]!;
+    const opp = side === Side.BUY ? sym.asks : sym.bids;
+    const wouldCross = !pending && newPx !== oldPx && opp.n > 0 && crosses(side, newPx, opp.bestPrice());
+    if (sym.state !== TradingState.OPEN) {
+      if (sym.state === TradingState.HALTED) return no(Code.SYMBOL_HALTED);
+      if (sym.state !== TradingState.PRE_OPEN || wouldCross) return no(Code.MARKET_CLOSED);
+    }
+    const p = sym.p;
+    if (newQty <= filled) return no(Code.INVALID_QUANTITY);
+    if (newQty < p.minQtyLots) return no(Code.INVALID_QUANTITY);
+    if (newQty > p.maxQtyLots) return no(Code.MAX_QTY_EXCEEDED);
+    if (newPx !== oldPx && !this.inBand(sym, newPx)) return no(Code.PRICE_OUTSIDE_BAND);
+    if (newPx * newQty * p.k > p.maxNotionalMinor) return no(Code.MAX_NOTIONAL_EXCEEDED);
+    const daily = this.dailyOf(a, sym);
+    const limit = a.dailyLimits.get(sym.idx) ?? p.dailyLimitLots;
+    const dQty = newQty - oldQty;
+    if (dQty > 0 && limit >= 0 && daily[1]! + daily[2]! + dQty > limit) return no(Code.DAILY_LIMIT_EXCEEDED);
+    if (s.postOnly[slot] === 1 && wouldCross) return no(Code.POST_ONLY_WOULD_TRADE);
+    const oldLeaves = oldQty - filled;
+    const newLeaves = newQty - filled;
+    const reserveAsset = side === Side.BUY ? sym.quoteIdx : sym.baseIdx;
+    const dReserve = side === Side.BUY ? (newPx * newLeaves - oldPx * oldLeaves) * p.k : (newLeaves - oldLeaves) * p.lotMinor;
+    if (dReserve > 0 && dReserve > a.bal[reserveAsset * 2]! - a.bal[reserveAsset * 2 + 1]!) return no(Code.INSUFFICIENT_FUNDS);
+
+    // accepted
+    this.rememberOriginal(slot);
+    if (clOrdChanges) {
+      const old = s.clOrdId[slot];
+      if (old !== undefined) {
+        this.clOrd.remove(slot);
+        this.clOrd.aliases.set(`${a.id}:${old}`, orderId);
+      }
+      s.clOrdId[slot] = reqClOrd;
+      this.clOrd.insert(slot);
+    }
+    const keepsPriority = newPx === oldPx && newQty < oldQty;
+    const onBook = s.level[slot] !== NIL;
+    const book = side === Side.BUY ? sym.bids : sym.asks;
+    const moves = onBook && !keepsPriority && (newQty !== oldQty || newPx !== oldPx);
+    if (moves) book.remove(slot, oldLeaves);
+    s.qtyLots[slot] = newQty;
+    s.priceTicks[slot] = newPx;
+    s.updatedAtUs[slot] = this.nowUs;
+    s.seq[slot] = this.lastSeq;
+    daily[2]! += dQty;
+    this.emitExec(slot, ExecType.REPLACED, Reason.NONE, 0, 0, 0, 0);
+    if (dReserve !== 0) this.applyBalance(a, reserveAsset, 0, dReserve, dReserve > 0 ? BalanceCause.RESERVE : BalanceCause.RELEASE, orderId);
+    if (!onBook) return Code.OK; // a pending stop: new values apply at trigger
+    if (keepsPriority) {
+      this.levels.qtyLots[s.level[slot]!]! -= oldLeaves - newLeaves;
+      const at = this.events.begin(Ev.BOOK_CANCEL);
+      const bb = this.events.buf;
+      bb[at] = sym.idx;
+      bb[at + 1] = orderId;
+      bb[at + 2] = side;
+      bb[at + 3] = newPx;
+      bb[at + 4] = oldLeaves - newLeaves;
+      bb[at + 5] = newLeaves;
+      return Code.OK;
+    }
+    if (!moves) return Code.OK; // only the clOrdId changed
+    if (wouldCross) {
+      const at = this.events.begin(Ev.BOOK_DELETE);
+      const bb = this.events.buf;
+      bb[at] = sym.idx;
+      bb[at + 1] = orderId;
+      bb[at + 2] = side;
+      bb[at + 3] = oldPx;
+      bb[at + 4] = oldLeaves;
+      this.execute(slot, sym, newPx);
+      this.runStops(sym);
+      return Code.OK;
+    }
+    book.append(slot, newPx, newLeaves);
+    const at = this.events.begin(Ev.BOOK_REPLACE);
+    const bb = this.events.buf;
+    bb[at] = sym.idx;
+    bb[at + 1] = orderId;
+    bb[at + 2] = side;
+    bb[at + 3] = oldPx;
+    bb[at + 4] = oldLeaves;
+    bb[at + 5] = newPx;
+    bb[at + 6] = newLeaves;
+    return Code.OK;
+  }
+
+  // ------------------------------------------------------------------ time
+
+  private runTimers(now: number): void {
+    for (;;) {
+      const day = Math.floor(now / DAY_US);
+      let next = NO_TIMER;
+      // GTD expiries first, in (expireTime, orderId) order
+      while (this.gtd.size > 0 && this.gtd.topTime() <= now) {
+        const orderId = this.gtd.topOrderId();
+        const due = this.gtd.topTime();
+        this.gtd.pop();
+        const slot = this.byOrderId.get(orderId);
+        if (slot !== NIL && isLive(this.store.status[slot]!) && this.store.expireTimeUs.get(slot) === due)
+          this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.GTD_EXPIRY);
+      }
+      if (this.gtd.size > 0) next = this.gtd.topTime();
+      // session boundaries, symbol order
+      for (const sym of this.symbols) {
+        if (sym.nextBoundaryUs <= now) {
+          const session = sym.p.session!;
+          const open = inSession(session, sym.nextBoundaryUs);
+          if (open) this.changeState(sym, TradingState.OPEN);
+          else {
+            this.changeState(sym, TradingState.CLOSED);
+            this.expireDayOrders(sym);
+          }
+          sym.nextBoundaryUs = nextSessionBoundary(session, sym.nextBoundaryUs);
+        }
+        if (sym.nextBoundaryUs < next) next = sym.nextBoundaryUs;
+      }
+      // UTC day roll-over: DAY orders of round-the-clock symbols, dedupe window
+      if (day !== this.currentDay) {
+        const first = this.currentDay < 0;
+        this.currentDay = day;
+        if (!first) {
+          for (const sym of this.symbols) if (sym.p.session === null) this.expireDayOrders(sym);
+          this.evictRetained(day);
+        }
+      }
+      const midnight = (day + 1) * DAY_US;
+      if (midnight < next) next = midnight;
+      this.nextTimerUs = next;
+      if (next > now) return;
+    }
+  }
+
+  private expireDayOrders(sym: Sym): void {
+    const s = this.store;
+    const due: number[] = [];
+    for (const side of [sym.bids, sym.asks])
+      for (let i = 0; i < side.n; i++)
+        for (let o = this.levels.head[side.levelAt(i)]!; o !== NIL; o = s.next[o]!) if (s.tif[o] === Tif.DAY) due.push(o);
+    for (const o of sym.buyStops) if (s.tif[o] === Tif.DAY) due.push(o);
+    for (const o of sym.sellStops) if (s.tif[o] === Tif.DAY) due.push(o);
+    due.sort((x, y) => s.orderId[x]! - s.orderId[y]!);
+    for (const o of due) this.closeOrder(o, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.DAY_EXPIRY);
+  }
+
+  // ------------------------------------------------------------------ events
+
+  /** An execution report with the order's full state after the change. */
+  private emitExec(slot: number, execType: ExecType, reason: Reason, lastQty: number, lastPx: number, tradeId: number, liquidity: number): void {
+    const s = this.store;
+    const ev = this.events;
+    const at = ev.begin(Ev.EXEC);
+    const b = ev.buf;
+    const status = s.status[slot]!;
+    b[at] = ++this.execOrdinal;
+    b[at + 1] = s.orderId[slot]!;
+    b[at + 2] = s.accountIdx[slot]!;
+    b[at + 3] = s.symbolIdx[slot]!;
+    b[at + 4] = s.side[slot]!;
+    b[at + 5] = s.ordType[slot]!;
+    b[at + 6] = s.tif[slot]!;
+    b[at + 7] = execType;
+    b[at + 8] = status;
+    b[at + 9] = s.priceTicks[slot]!;
+    b[at + 10] = s.stopPriceTicks.size === 0 ? 0 : (s.stopPriceTicks.get(slot) ?? 0);
+    b[at + 11] = s.qtyLots[slot]!;
+    b[at + 12] = s.filledLots[slot]!;
+    b[at + 13] = isLive(status) ? s.qtyLots[slot]! - s.filledLots[slot]! : 0;
+    b[at + 14] = s.cumNotional[slot]!;
+    b[at + 15] = lastQty;
+    b[at + 16] = lastPx;
+    b[at + 17] = tradeId;
+    b[at + 18] = liquidity;
+    b[at + 19] = 0;
+    b[at + 20] = reason;
+    const cl = s.clOrdId[slot];
+    b[at + 21] = cl === undefined ? -1 : ev.str(cl);
+    b[at + 22] = s.expireTimeUs.size === 0 ? 0 : (s.expireTimeUs.get(slot) ?? 0);
+    b[at + 23] = s.createdAtUs[slot]!;
+    b[at + 24] = s.postOnly[slot]!;
+    b[at + 25] = s.stp[slot]!;
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  getOrder(orderId: number): OrderView | null {
+    if (!isPositiveInt(orderId)) return null;
+    const slot = this.byOrderId.get(orderId);
+    return slot === NIL ? null : this.view(slot);
+  }
+
+  getOrderByClOrdId(accountId: number, clOrdId: string): OrderView | null {
+    const a = this.acct(accountId);
+    if (a === null || typeof clOrdId !== 'string') return null;
+    const slot = this.findClOrd(a.id, clOrdId);
+    return slot === NIL ? null : this.view(slot);
+  }
+
+  openOrders(accountId: number, symbol?: string): OrderView[] {
+    const a = this.acct(accountId);
+    if (a === null) return [];
+    const out: OrderView[] = [];
+    const s = this.store;
+    for (let slot = a.openHead; slot !== NIL; slot = s.acctNext[slot]!)
+      if (symbol === undefined || this.symbols[s.symbolIdx[slot]!]!.name === symbol) out.push(this.view(slot));
+    return out;
+  }
+
+  view(slot: number): OrderView {
+    const s = this.store;
+    const status = s.status[slot]! as OrdStatus;
+    return {
+      orderId: s.orderId[slot]!,
+      clOrdId: s.clOrdId[slot] ?? null,
+      accountId: s.accountIdx[slot]!,
+      symbol: this.symbols[s.symbolIdx[slot]!]!.name,
+      side: s.side[slot]! as Side,
+      ordType: s.ordType[slot]! as OrdType,
+      tif: s.tif[slot]! as Tif,
+      priceTicks: s.priceTicks[slot]!,
+      stopPriceTicks: s.stopPriceTicks.get(slot) ?? 0,
+      qtyLots: s.qtyLots[slot]!,
+      filledLots: s.filledLots[slot]!,
+      leavesLots: isLive(status) ? s.qtyLots[slot]! - s.filledLots[slot]! : 0,
+      cumNotionalTickLots: s.cumNotional[slot]!,
+      status,
+      postOnly: s.postOnly[slot] === 1,
+      stp: s.stp[slot]! as Stp,
+      expireTimeUs: s.expireTimeUs.get(slot) ?? 0,
+      createdAtUs: s.createdAtUs[slot]!,
+      updatedAtUs: s.updatedAtUs[slot]!,
+      seq: s.seq[slot]!,
+    };
+  }
+
+  balance(accountId: number, asset: string): Omit<BalanceView, 'asset'> | null {
+    const a = this.acct(accountId);
+    const idx = typeof asset === 'string' ? this.assetByName.get(asset) : undefined;
+    if (a === null || idx === undefined) return null;
+    const total = a.bal[idx * 2]!;
+    const reserved = a.bal[idx * 2 + 1]!;
+    return { totalMinor: total, reservedMinor: reserved, availableMinor: total - reserved };
+  }
+
+  balances(accountId: number): BalanceView[] {
+    const a = this.acct(accountId);
+    if (a === null) return [];
+    return this.assets.map((x) => ({ asset: x.name, ...this.balance(a.id, x.name)! }));
+  }
+
+  account(accountId: number): { accountId: number; name: string; enabled: boolean; maxOpenOrders: number; openOrders: number; apiKeyHash: string } | null {
+    const a = this.acct(accountId);
+    if (a === null) return null;
+    return {
+      accountId: a.id,
+      name: a.name,
+      enabled: a.enabled,
+      maxOpenOrders: a.maxOpenOrders < 0 ? this.defaultMaxOpenOrders : a.maxOpenOrders,
+      openOrders: a.openCount,
+      apiKeyHash: a.apiKeyHash,
+    };
+  }
+
+  accountCount(): number {
+    return this.accounts.length;
+  }
+
+  symbol(name: string): SymbolView | null {
+    const i = typeof name === 'string' ? this.symbolByName.get(name) : undefined;
+    return i === undefined ? null : this.symbolByIdx(i);
+  }
+
+  symbolByIdx(i: number): SymbolView | null {
+    const sym = this.symbols[i];
+    if (sym === undefined) return null;
+    return {
+      idx: sym.idx,
+      name: sym.name,
+      config: cloneConfig(sym.config),
+      params: sym.p,
+      base: this.assets[sym.baseIdx]!.name,
+      quote: this.assets[sym.quoteIdx]!.name,
+      state: sym.state,
+      lastPxTicks: sym.lastPxTicks,
+      tradingDay: this.tradingDay(sym),
+    };
+  }
+
+  symbolNames(): string[] {
+    return this.symbols.map((x) => x.name);
+  }
+
+  assetByIdx(i: number): { name: string; decimals: number } | null {
+    const a = this.assets[i];
+    return a === undefined ? null : { name: a.name, decimals: a.decimals };
+  }
+
+  assetNames(): string[] {
+    return this.assets.map((x) => x.name);
+  }
+
+  assetSupply(asset: string): number {
+    const i = this.assetByName.get(asset);
+    return i === undefined ? 0 : this.assets[i]!.supplyMinor;
+  }
+
+  bookL2(symbol: string, depth = Number.MAX_SAFE_INTEGER): { bids: [number, number, number][]; asks: [number, number, number][] } | null {
+    const i = this.symbolByName.get(symbol);
+    if (i === undefined) return null;
+    const sym = this.symbols[i]!;
+    const lv = this.levels;
+    const side = (b: BookSide) => {
+      const out: [number, number, number][] = [];
+      for (let k = 0; k < b.n && k < depth; k++) {
+        const l = b.levelAt(k);
+        out.push([lv.priceTicks[l]!, lv.qtyLots[l]!, lv.count[l]!]);
+      }
+      return out;
+    };
+    return { bids: side(sym.bids), asks: side(sym.asks) };
+  }
+
+  bookL3(symbol: string): { bids: L3Entry[]; asks: L3Entry[] } | null {
+    const i = this.symbolByName.get(symbol);
+    if (i === undefined) return null;
+    const sym = this.symbols[i]!;
+    const s = this.store;
+    const side = (b: BookSide) => {
+      const out: L3Entry[] = [];
+      for (let k = 0; k < b.n; k++)
+        for (let o = this.levels.head[b.levelAt(k)]!; o !== NIL; o = s.next[o]!)
+          out.push({ orderId: s.orderId[o]!, priceTicks: s.priceTicks[o]!, qtyLots: s.qtyLots[o]! - s.filledLots[o]! });
+      return out;
+    };
+    return { bids: side(sym.bids), asks: side(sym.asks) };
+  }
+
+  /** Pending stop orders of a symbol (buy then sell, trigger order). */
+  pendingStops(symbol: string): OrderView[] {
+    const i = this.symbolByName.get(symbol);
+    if (i === undefined) return [];
+    const sym = this.symbols[i]!;
+    return [...sym.buyStops, ...sym.sellStops].map((o) => this.view(o));
+  }
+
+  // ------------------------------------------------------------------ state: hash, snapshot, invariants
+
+  stateHash(): string {
+    return stateHashOf(this);
+  }
+
+  snapshot(): Uint8Array {
+    return writeSnapshot(this);
+  }
+
+  static restore(bytes: Uint8Array, options: EngineOptions = {}): Engine {
+    return readSnapshot(bytes, options);
+  }
+
+  checkInvariants(): void {
+    checkInvariants(this);
+  }
+
+  /** @internal used by snapshot restore: rebuild one order exactly. */
+  restoreOrder(o: RestoredOrder): void {
+    const s = this.store;
+    const slot = s.alloc();
+    s.orderId[slot] = o.orderId;
+    s.priceTicks[slot] = o.priceTicks;
+    s.qtyLots[slot] = o.qtyLots;
+    s.filledLots[slot] = o.filledLots;
+    s.cumNotional[slot] = o.cumNotional;
+    s.createdAtUs[slot] = o.createdAtUs;
+    s.updatedAtUs[slot] = o.updatedAtUs;
+    s.seq[slot] = o.seq;
+    s.accountIdx[slot] = o.accountIdx;
+    s.symbolIdx[slot] = o.symbolIdx;
+    s.side[slot] = o.side;
+    s.ordType[slot] = o.ordType;
+    s.tif[slot] = o.tif;
+    s.status[slot] = o.status;
+    s.postOnly[slot] = o.postOnly;
+    s.stp[slot] = o.stp;
+    s.clOrdId[slot] = o.clOrdId ?? undefined;
+    if (o.stopPriceTicks > 0) s.stopPriceTicks.set(slot, o.stopPriceTicks);
+    if (o.expireTimeUs > 0) {
+      s.expireTimeUs.set(slot, o.expireTimeUs);
+      if (isLive(o.status)) this.gtd.push(o.expireTimeUs, o.orderId);
+    }
+    if (o.original !== null) s.original.set(slot, [o.original[0], o.original[1]]);
+    this.byOrderId.set(o.orderId, slot);
+    if (o.clOrdId !== null) this.clOrd.insert(slot);
+    if (isLive(o.status)) this.linkAccount(this.accounts[o.accountIdx]!, slot);
+  }
+
+  /** @internal used by snapshot restore */
+  restoreFinish(nextTimerUs: number): void {
+    this.nextTimerUs = nextTimerUs;
+  }
+
+  /** @internal */
+  timerDueUs(): number {
+    return this.nextTimerUs;
+  }
+
+  /** @internal for snapshot: a fresh account record */
+  newAccountRecord(id: number, name: string, apiKeyHash: string): Account {
+    const a = this.makeAccount(id, name, apiKeyHash);
+    a.bal = growBalances(a.bal, this.assets.length);
+    return a;
+  }
+
+  /** @internal for snapshot: a fresh symbol record */
+  newSymbolRecord(idx: number, config: SymbolConfig, p: SymbolParams, baseIdx: number, quoteIdx: number): Sym {
+    return {
+      idx,
+      name: config.symbol,
+      config,
+      p,
+      baseIdx,
+      quoteIdx,
+      state: TradingState.OPEN,
+      lastPxTicks: 0,
+      sessionDay: 0,
+      bids: new BookSide(true, this.levels, this.store),
+      asks: new BookSide(false, this.levels, this.store),
+      buyStops: [],
+      sellStops: [],
+      nextBoundaryUs: NO_TIMER,
+    };
+  }
+}
+
+export interface L3Entry {
+  orderId: number;
+  priceTicks: number;
+  qtyLots: number;
+}
+
+export interface SymbolView {
+  idx: number;
+  name: string;
+  config: SymbolConfig;
+  params: SymbolParams;
+  base: string;
+  quote: string;
+  state: TradingState;
+  lastPxTicks: number;
+  tradingDay: number;
+}
+
+export interface RestoredOrder {
+  orderId: number;
+  clOrdId: string | null;
+  accountIdx: number;
+  symbolIdx: number;
+  side: number;
+  ordType: number;
+  tif: number;
+  status: number;
+  postOnly: number;
+  stp: number;
+  priceTicks: number;
+  stopPriceTicks: number;
+  qtyLots: number;
+  filledLots: number;
+  cumNotional: number;
+  expireTimeUs: number;
+  createdAtUs: number;
+  updatedAtUs: number;
+  seq: number;
+  original: [number, number] | null;
+}
+
+// ------------------------------------------------------------------ helpers (pure)
+
+function growBalances(bal: Float64Array, assets: number): Float64Array {
+  if (bal.length >= assets * 2) return bal;
+  const next = new Float64Array(Math.max(assets * 2, bal.length * 2));
+  next.set(bal);
+  return next;
+}
+
+/** A JSON-safe deep copy of config data from outside (drops functions, prototypes, cycles fail). */
+function cloneConfig<T>(cfg: T): T {
+  return JSON.parse(JSON.stringify(cfg)) as T;
+}
+
+/** parseSymbolConfig, never throwing on hostile shapes. */
+function safeParse(cfg: SymbolConfig, base: { name: string; decimals: number }, quote: { name: string; decimals: number }) {
+  try {
+    return parseSymbolConfig(cfg, base, quote);
+  } catch {
+    return { ok: false as const, message: 'malformed symbol configuration' };
+  }
+}
+
+function safeUnits(v: unknown, unit: string): number | null {
+  return decimalToUnits(v, unit);
+}
+
+/** A number for an event field from an untrusted value (0 when not a finite number). */
+function num(x: unknown): number {
+  return typeof x === 'number' && Number.isFinite(x) ? x : 0;
+}
+
+function crosses(side: Side, priceTicks: number, bestOpposite: number): boolean {
+  return side === Side.BUY ? priceTicks >= bestOpposite : priceTicks <= bestOpposite;
+}
+
+/** Market protection: best opposite price moved by `bps` against the taker, rounded inward to a tick. */
+export function protectionPrice(side: Side, bestOpposite: number, bps: number): number {
+  return side === Side.BUY
+    ? Math.floor((bestOpposite * (10_000 + bps)) / 10_000)
+    : Math.max(1, Math.ceil((bestOpposite * (10_000 - bps)) / 10_000));
+}
