@@ -588,9 +588,8 @@ export class Engine {
     if (reservePx * qty * p.k > p.maxNotionalMinor) return this.rejectOrder(c, Code.MAX_NOTIONAL_EXCEEDED);
     const maxOpen = a.maxOpenOrders < 0 ? this.defaultMaxOpenOrders : a.maxOpenOrders;
     if (a.openCount >= maxOpen) return this.rejectOrder(c, Code.MAX_OPEN_ORDERS_EXCEEDED);
-    const daily = this.dailyOf(a, sym);
     const limit = a.dailyLimits.get(symIdx) ?? p.dailyLimitLots;
-    if (limit >= 0 && daily[1]! + daily[2]! + qty > limit) return this.rejectOrder(c, Code.DAILY_LIMIT_EXCEEDED);
+    if (limit >= 0 && this.dailyUsed(a, sym) + qty > limit) return this.rejectOrder(c, Code.DAILY_LIMIT_EXCEEDED);
     if (postOnly && opp.n > 0 && crosses(side, c.priceTicks!, opp.bestPrice())) return this.rejectOrder(c, Code.POST_ONLY_WOULD_TRADE);
     const reserveAsset = side === Side.BUY ? sym.quoteIdx : sym.baseIdx;
     const reserveAmount = side === Side.BUY ? reservePx * qty * p.k : qty * p.lotMinor;
@@ -624,7 +623,7 @@ export class Engine {
     this.byOrderId.set(orderId, slot);
     if (clOrdId !== undefined) this.clOrd.insert(slot);
     this.linkAccount(a, slot);
-    daily[2]! += qty;
+    this.dailyOf(a, sym)[2]! += qty;
     this.emitExec(slot, ExecType.NEW, Reason.NONE, 0, 0, 0, 0);
     if (reserveAmount > 0) this.applyBalance(a, reserveAsset, 0, reserveAmount, BalanceCause.RESERVE, orderId);
 
@@ -713,6 +712,14 @@ export class Engine {
     return priceTicks >= low && priceTicks <= high;
   }
 
+  /** Filled today + working, read without changing anything (checks run before any mutation). */
+  private dailyUsed(a: Account, sym: Sym): number {
+    const d = a.daily.get(sym.idx);
+    if (d === undefined) return 0;
+    return (d[0] === this.tradingDay(sym) ? d[1]! : 0) + d[2]!;
+  }
+
+  /** The account's counters for this symbol's trading day (filled resets when the day changes). */
   private dailyOf(a: Account, sym: Sym): Float64Array {
     let d = a.daily.get(sym.idx);
     const day = this.tradingDay(sym);
@@ -1250,10 +1257,9 @@ export class Engine {
     if (newQty > p.maxQtyLots) return no(Code.MAX_QTY_EXCEEDED);
     if (newPx !== oldPx && !this.inBand(sym, newPx)) return no(Code.PRICE_OUTSIDE_BAND);
     if (newPx * newQty * p.k > p.maxNotionalMinor) return no(Code.MAX_NOTIONAL_EXCEEDED);
-    const daily = this.dailyOf(a, sym);
     const limit = a.dailyLimits.get(sym.idx) ?? p.dailyLimitLots;
     const dQty = newQty - oldQty;
-    if (dQty > 0 && limit >= 0 && daily[1]! + daily[2]! + dQty > limit) return no(Code.DAILY_LIMIT_EXCEEDED);
+    if (dQty > 0 && limit >= 0 && this.dailyUsed(a, sym) + dQty > limit) return no(Code.DAILY_LIMIT_EXCEEDED);
     if (s.postOnly[slot] === 1 && wouldCross) return no(Code.POST_ONLY_WOULD_TRADE);
     const oldLeaves = oldQty - filled;
     const newLeaves = newQty - filled;
@@ -1281,7 +1287,7 @@ export class Engine {
     s.priceTicks[slot] = newPx;
     s.updatedAtUs[slot] = this.nowUs;
     s.seq[slot] = this.lastSeq;
-    daily[2]! += dQty;
+    this.dailyOf(a, sym)[2]! += dQty;
     this.emitExec(slot, ExecType.REPLACED, Reason.NONE, 0, 0, 0, 0);
     if (dReserve !== 0) this.applyBalance(a, reserveAsset, 0, dReserve, dReserve > 0 ? BalanceCause.RESERVE : BalanceCause.RELEASE, orderId);
     if (!onBook) return Code.OK; // a pending stop: new values apply at trigger

@@ -93,7 +93,7 @@ export class EventLog {
 
   clear(): void {
     this.len = 0;
-    this.strings.length = 0;
+    if (this.strings.length !== 0) this.strings.length = 0;
   }
 
   /** Index of `s` in the string table, -1 for an absent string. */

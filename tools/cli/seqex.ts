@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * The `seqex` command line. Subcommands arrive with the issues that build them (serve, replay,
+ * standby, journal-info); today: the version and the engine benchmark.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..', '..');
+
+const USAGE = `usage: seqex <command>
+
+commands:
+  version        print the seqex version
+  bench [args]   run the engine benchmark (same as make bench)
+  help           this text
+`;
+
+function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'version':
+    case '--version': {
+      const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+      process.stdout.write(`seqex ${pkg.version}\n`);
+      return 0;
+    }
+    case 'bench': {
+      const r = spawnSync(process.execPath, ['--expose-gc', join(here, '..', 'bench', 'engine-bench.js'), ...rest], { stdio: 'inherit' });
+      return r.status ?? 1;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`seqex: unknown command '${cmd}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
