@@ -96,30 +96,30 @@ export class BookSide {
     const lv = this.levels;
     const s = this.store;
     const tail = lv.tail[l]!;
-    s.prev[slot] = tail;
-    s.next[slot] = NIL;
+    s.setPrev(slot, tail);
+    s.setNext(slot, NIL);
     if (tail === NIL) lv.head[l] = slot;
-    else s.next[tail] = slot;
+    else s.setNext(tail, slot);
     lv.tail[l] = slot;
     lv.count[l]!++;
     lv.qtyLots[l]! += qtyLots;
-    s.level[slot] = l;
+    s.setLevel(slot, l);
   }
 
   /** Unlinks the order; `qtyLots` is what it still counted in the level. Drops an emptied level. */
   remove(slot: number, qtyLots: number): void {
     const lv = this.levels;
     const s = this.store;
-    const l = s.level[slot]!;
-    const p = s.prev[slot]!;
-    const nx = s.next[slot]!;
+    const l = s.level(slot);
+    const p = s.prev(slot);
+    const nx = s.next(slot);
     if (p === NIL) lv.head[l] = nx;
-    else s.next[p] = nx;
+    else s.setNext(p, nx);
     if (nx === NIL) lv.tail[l] = p;
-    else s.prev[nx] = p;
-    s.prev[slot] = NIL;
-    s.next[slot] = NIL;
-    s.level[slot] = NIL;
+    else s.setPrev(nx, p);
+    s.setPrev(slot, NIL);
+    s.setNext(slot, NIL);
+    s.setLevel(slot, NIL);
     lv.qtyLots[l]! -= qtyLots;
     if (--lv.count[l]! === 0) this.deleteLevel(l);
   }

@@ -32,7 +32,7 @@ export class ClOrdIndex {
     for (;;) {
       const slot = t[i]!;
       if (slot === EMPTY) return EMPTY;
-      if (s.accountIdx[slot] === accountIdx && s.clOrdId[slot] === clOrdId) return slot;
+      if (s.accountIdx(slot) === accountIdx && s.clOrdId[slot] === clOrdId) return slot;
       i = (i + 1) & this.mask;
     }
   }
@@ -45,7 +45,7 @@ export class ClOrdIndex {
 
   private place(slot: number): void {
     const t = this.table;
-    let i = clOrdHash(this.store.accountIdx[slot]!, this.store.clOrdId[slot]!) & this.mask;
+    let i = clOrdHash(this.store.accountIdx(slot), this.store.clOrdId[slot]!) & this.mask;
     while (t[i] !== EMPTY) i = (i + 1) & this.mask;
     t[i] = slot;
   }
@@ -54,7 +54,7 @@ export class ClOrdIndex {
     const t = this.table;
     const mask = this.mask;
     const s = this.store;
-    let i = clOrdHash(s.accountIdx[slot]!, s.clOrdId[slot]!) & mask;
+    let i = clOrdHash(s.accountIdx(slot), s.clOrdId[slot]!) & mask;
     for (;;) {
       const v = t[i]!;
       if (v === EMPTY) return;
@@ -66,7 +66,7 @@ export class ClOrdIndex {
     for (;;) {
       const v = t[j]!;
       if (v === EMPTY) break;
-      const home = clOrdHash(s.accountIdx[v]!, s.clOrdId[v]!) & mask;
+      const home = clOrdHash(s.accountIdx(v), s.clOrdId[v]!) & mask;
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
         t[hole] = v;

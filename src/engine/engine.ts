@@ -599,20 +599,20 @@ export class Engine {
     const s = this.store;
     const slot = s.alloc();
     const orderId = this.nextOrderId++;
-    s.orderId[slot] = orderId;
-    s.priceTicks[slot] = reservePx;
-    s.qtyLots[slot] = qty;
-    s.createdAtUs[slot] = this.nowUs;
-    s.updatedAtUs[slot] = this.nowUs;
-    s.seq[slot] = this.lastSeq;
-    s.accountIdx[slot] = a.id;
-    s.symbolIdx[slot] = symIdx;
-    s.side[slot] = side;
-    s.ordType[slot] = type;
-    s.tif[slot] = tif;
-    s.status[slot] = hasStop ? OrdStatus.PENDING_TRIGGER : OrdStatus.NEW;
-    s.postOnly[slot] = postOnly ? 1 : 0;
-    s.stp[slot] = stp;
+    s.setOrderId(slot, orderId);
+    s.setPriceTicks(slot, reservePx);
+    s.setQtyLots(slot, qty);
+    s.setCreatedAtUs(slot, this.nowUs);
+    s.setUpdatedAtUs(slot, this.nowUs);
+    s.setSeq(slot, this.lastSeq);
+    s.setAccountIdx(slot, a.id);
+    s.setSymbolIdx(slot, symIdx);
+    s.setSide(slot, side);
+    s.setOrdType(slot, type);
+    s.setTif(slot, tif);
+    s.setStatus(slot, hasStop ? OrdStatus.PENDING_TRIGGER : OrdStatus.NEW);
+    s.setPostOnly(slot, postOnly ? 1 : 0);
+    s.setStp(slot, stp);
     s.clOrdId[slot] = clOrdId;
     if (hasStop) s.stopPriceTicks.set(slot, c.stopPriceTicks!);
     if (tif === Tif.GTD) {
@@ -677,20 +677,20 @@ export class Engine {
   private sameParams(slot: number, c: NewOrderCmd, symIdx: number, tif: Tif, stp: Stp, postOnly: boolean): boolean {
     const s = this.store;
     const orig = s.original.get(slot);
-    const qty = orig === undefined ? s.qtyLots[slot]! : orig[0];
-    const price = orig === undefined ? s.priceTicks[slot]! : orig[1];
-    const type = s.ordType[slot]!;
+    const qty = orig === undefined ? s.qtyLots(slot) : orig[0];
+    const price = orig === undefined ? s.priceTicks(slot) : orig[1];
+    const type = s.ordType(slot);
     return (
-      s.symbolIdx[slot] === symIdx &&
-      s.side[slot] === c.side &&
+      s.symbolIdx(slot) === symIdx &&
+      s.side(slot) === c.side &&
       type === c.ordType &&
-      s.tif[slot] === tif &&
+      s.tif(slot) === tif &&
       qty === c.qtyLots &&
       (type === OrdType.MARKET || type === OrdType.STOP || price === c.priceTicks) &&
       (s.stopPriceTicks.get(slot) ?? undefined) === c.stopPriceTicks &&
       (s.expireTimeUs.get(slot) ?? undefined) === c.expireTimeUs &&
-      (s.postOnly[slot] === 1) === postOnly &&
-      s.stp[slot] === stp
+      (s.postOnly(slot) === 1) === postOnly &&
+      s.stp(slot) === stp
     );
   }
 
@@ -736,24 +736,24 @@ export class Engine {
 
   private linkAccount(a: Account, slot: number): void {
     const s = this.store;
-    s.acctPrev[slot] = a.openTail;
-    s.acctNext[slot] = NIL;
+    s.setAcctPrev(slot, a.openTail);
+    s.setAcctNext(slot, NIL);
     if (a.openTail === NIL) a.openHead = slot;
-    else s.acctNext[a.openTail] = slot;
+    else s.setAcctNext(a.openTail, slot);
     a.openTail = slot;
     a.openCount++;
   }
 
   private unlinkAccount(a: Account, slot: number): void {
     const s = this.store;
-    const p = s.acctPrev[slot]!;
-    const n = s.acctNext[slot]!;
+    const p = s.acctPrev(slot);
+    const n = s.acctNext(slot);
     if (p === NIL) a.openHead = n;
-    else s.acctNext[p] = n;
+    else s.setAcctNext(p, n);
     if (n === NIL) a.openTail = p;
-    else s.acctPrev[n] = p;
-    s.acctPrev[slot] = NIL;
-    s.acctNext[slot] = NIL;
+    else s.setAcctPrev(n, p);
+    s.setAcctPrev(slot, NIL);
+    s.setAcctNext(slot, NIL);
     a.openCount--;
   }
 
@@ -765,11 +765,11 @@ export class Engine {
    */
   private execute(slot: number, sym: Sym, limitPx: number): void {
     const s = this.store;
-    const side = s.side[slot]!;
+    const side = s.side(slot);
     const isBuy = side === Side.BUY;
     const opp = isBuy ? sym.asks : sym.bids;
-    const tif = s.tif[slot]!;
-    const acctIdx = s.accountIdx[slot]!;
+    const tif = s.tif(slot);
+    const acctIdx = s.accountIdx(slot);
     if (tif === Tif.FOK && !this.fokFillable(slot, opp, limitPx)) {
       this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.FOK_UNFILLED);
       return;
@@ -780,35 +780,35 @@ export class Engine {
       if (isBuy ? px > limitPx : px < limitPx) break;
       let m = this.levels.head[opp.bestLevel()]!;
       while (m !== NIL) {
-        const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
+        const leaves = s.qtyLots(slot) - s.filledLots(slot);
         if (leaves === 0) break outer;
-        const nextM = s.next[m]!;
-        if (s.accountIdx[m] === acctIdx) {
+        const nextM = s.next(m);
+        if (s.accountIdx(m) === acctIdx) {
           if (this.selfTrade(slot, m, opp)) {
             takerCanceled = true;
             break outer;
           }
         } else {
-          const makerLeaves = s.qtyLots[m]! - s.filledLots[m]!;
+          const makerLeaves = s.qtyLots(m) - s.filledLots(m);
           this.fill(slot, m, leaves < makerLeaves ? leaves : makerLeaves, px, sym, opp);
         }
         m = nextM;
       }
-      if (s.qtyLots[slot]! === s.filledLots[slot]!) break;
+      if (s.qtyLots(slot) === s.filledLots(slot)) break;
     }
-    const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
+    const leaves = s.qtyLots(slot) - s.filledLots(slot);
     if (takerCanceled) {
       this.closeOrder(slot, OrdStatus.CANCELED, ExecType.CANCELED, Reason.STP);
     } else if (leaves === 0) {
       this.closeOrder(slot, OrdStatus.FILLED, 0, Reason.NONE);
     } else {
-      const type = s.ordType[slot]!;
+      const type = s.ordType(slot);
       const rests = (type === OrdType.LIMIT || type === OrdType.STOP_LIMIT) && (tif === Tif.GTC || tif === Tif.DAY || tif === Tif.GTD);
       if (rests) this.rest(slot, sym);
       else {
         const reason =
           type === OrdType.MARKET || type === OrdType.STOP
-            ? s.filledLots[slot] === 0 && opp.n === 0
+            ? s.filledLots(slot) === 0 && opp.n === 0
               ? Reason.NO_LIQUIDITY
               : Reason.MARKET_REMAINDER
             : Reason.IOC_REMAINDER;
@@ -819,14 +819,14 @@ export class Engine {
 
   private rest(slot: number, sym: Sym): void {
     const s = this.store;
-    const side = s.side[slot]!;
-    const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
-    const px = s.priceTicks[slot]!;
+    const side = s.side(slot);
+    const leaves = s.qtyLots(slot) - s.filledLots(slot);
+    const px = s.priceTicks(slot);
     (side === Side.BUY ? sym.bids : sym.asks).append(slot, px, leaves);
     const at = this.events.begin(Ev.BOOK_ADD);
     const b = this.events.buf;
     b[at] = sym.idx;
-    b[at + 1] = s.orderId[slot]!;
+    b[at + 1] = s.orderId(slot);
     b[at + 2] = side;
     b[at + 3] = px;
     b[at + 4] = leaves;
@@ -835,20 +835,20 @@ export class Engine {
   /** Whether a FOK order can fill completely now (docs/engine.md: the STP walk rule). */
   private fokFillable(slot: number, opp: BookSide, limitPx: number): boolean {
     const s = this.store;
-    const isBuy = s.side[slot] === Side.BUY;
-    const acctIdx = s.accountIdx[slot]!;
-    const stp = s.stp[slot]!;
-    let need = s.qtyLots[slot]! - s.filledLots[slot]!;
+    const isBuy = s.side(slot) === Side.BUY;
+    const acctIdx = s.accountIdx(slot);
+    const stp = s.stp(slot);
+    let need = s.qtyLots(slot) - s.filledLots(slot);
     for (let i = 0; i < opp.n; i++) {
       const l = opp.levelAt(i);
       const px = this.levels.priceTicks[l]!;
       if (isBuy ? px > limitPx : px < limitPx) return false;
-      for (let m = this.levels.head[l]!; m !== NIL; m = s.next[m]!) {
-        if (s.accountIdx[m] === acctIdx) {
+      for (let m = this.levels.head[l]!; m !== NIL; m = s.next(m)) {
+        if (s.accountIdx(m) === acctIdx) {
           if (stp === Stp.CANCEL_OLDEST) continue;
           return false;
         }
-        need -= s.qtyLots[m]! - s.filledLots[m]!;
+        need -= s.qtyLots(m) - s.filledLots(m);
         if (need <= 0) return true;
       }
     }
@@ -858,7 +858,7 @@ export class Engine {
   /** Self-trade between the incoming order and maker `m` of the same account; true = taker is done. */
   private selfTrade(slot: number, m: number, opp: BookSide): boolean {
     const s = this.store;
-    const mode = s.stp[slot]!;
+    const mode = s.stp(slot);
     if (mode === Stp.CANCEL_NEWEST) return true;
     if (mode === Stp.CANCEL_OLDEST) {
       this.closeOrder(m, OrdStatus.CANCELED, ExecType.CANCELED, Reason.STP);
@@ -869,8 +869,8 @@ export class Engine {
       return true;
     }
     // decrement: the smaller is canceled (both if equal), the larger shrinks by the smaller's leaves
-    const takerLeaves = s.qtyLots[slot]! - s.filledLots[slot]!;
-    const makerLeaves = s.qtyLots[m]! - s.filledLots[m]!;
+    const takerLeaves = s.qtyLots(slot) - s.filledLots(slot);
+    const makerLeaves = s.qtyLots(m) - s.filledLots(m);
     const d = takerLeaves < makerLeaves ? takerLeaves : makerLeaves;
     if (makerLeaves === d) this.closeOrder(m, OrdStatus.CANCELED, ExecType.CANCELED, Reason.STP);
     else this.decrementResting(m, d, opp);
@@ -883,46 +883,46 @@ export class Engine {
   /** Reduces a resting order's qty by d keeping its place (STP decrement). */
   private decrementResting(m: number, d: number, side: BookSide): void {
     const s = this.store;
-    const l = s.level[m]!;
+    const l = s.level(m);
     this.levels.qtyLots[l]! -= d;
     this.shrink(m, d);
     this.emitExec(m, ExecType.RESTATED, Reason.STP, 0, 0, 0, 0);
     const at = this.events.begin(Ev.BOOK_CANCEL);
     const b = this.events.buf;
-    b[at] = s.symbolIdx[m]!;
-    b[at + 1] = s.orderId[m]!;
+    b[at] = s.symbolIdx(m);
+    b[at + 1] = s.orderId(m);
     b[at + 2] = side.isBid ? Side.BUY : Side.SELL;
-    b[at + 3] = s.priceTicks[m]!;
+    b[at + 3] = s.priceTicks(m);
     b[at + 4] = d;
-    b[at + 5] = s.qtyLots[m]! - s.filledLots[m]!;
+    b[at + 5] = s.qtyLots(m) - s.filledLots(m);
   }
 
   /** qty -= d with the reservation and daily working quantity released (book level left to caller). */
   private shrink(slot: number, d: number): void {
     const s = this.store;
     this.rememberOriginal(slot);
-    s.qtyLots[slot]! -= d;
-    s.updatedAtUs[slot] = this.nowUs;
-    s.seq[slot] = this.lastSeq;
-    const sym = this.symbols[s.symbolIdx[slot]!]!;
-    const a = this.accounts[s.accountIdx[slot]!]!;
+    s.setQtyLots(slot, s.qtyLots(slot) - (d));
+    s.setUpdatedAtUs(slot, this.nowUs);
+    s.setSeq(slot, this.lastSeq);
+    const sym = this.symbols[s.symbolIdx(slot)]!;
+    const a = this.accounts[s.accountIdx(slot)]!;
     this.dailyOf(a, sym)[2]! -= d;
     this.releaseFor(slot, a, sym, d);
   }
 
   private releaseFor(slot: number, a: Account, sym: Sym, lots: number): void {
     const s = this.store;
-    if (s.side[slot] === Side.BUY) {
-      const amt = s.priceTicks[slot]! * lots * sym.p.k;
-      if (amt > 0) this.applyBalance(a, sym.quoteIdx, 0, -amt, BalanceCause.RELEASE, s.orderId[slot]!);
+    if (s.side(slot) === Side.BUY) {
+      const amt = s.priceTicks(slot) * lots * sym.p.k;
+      if (amt > 0) this.applyBalance(a, sym.quoteIdx, 0, -amt, BalanceCause.RELEASE, s.orderId(slot));
     } else {
-      this.applyBalance(a, sym.baseIdx, 0, -lots * sym.p.lotMinor, BalanceCause.RELEASE, s.orderId[slot]!);
+      this.applyBalance(a, sym.baseIdx, 0, -lots * sym.p.lotMinor, BalanceCause.RELEASE, s.orderId(slot));
     }
   }
 
   private rememberOriginal(slot: number): void {
     const s = this.store;
-    if (s.clOrdId[slot] !== undefined && !s.original.has(slot)) s.original.set(slot, [s.qtyLots[slot]!, s.priceTicks[slot]!]);
+    if (s.clOrdId[slot] !== undefined && !s.original.has(slot)) s.original.set(slot, [s.qtyLots(slot), s.priceTicks(slot)]);
   }
 
   /** One match: q lots at the maker's price px. Settles both sides and reports it. */
@@ -930,18 +930,20 @@ export class Engine {
     const s = this.store;
     const p = sym.p;
     const tradeId = this.nextTradeId++;
-    const makerLeft = s.qtyLots[maker]! - s.filledLots[maker]! - q;
-    s.filledLots[taker]! += q;
-    s.cumNotional[taker]! += px * q;
-    s.filledLots[maker]! += q;
-    s.cumNotional[maker]! += px * q;
-    s.updatedAtUs[taker] = s.updatedAtUs[maker] = this.nowUs;
-    s.seq[taker] = s.seq[maker] = this.lastSeq;
-    s.status[taker] = s.qtyLots[taker] === s.filledLots[taker] ? OrdStatus.FILLED : OrdStatus.PARTIALLY_FILLED;
-    s.status[maker] = makerLeft === 0 ? OrdStatus.FILLED : OrdStatus.PARTIALLY_FILLED;
+    const makerLeft = s.qtyLots(maker) - s.filledLots(maker) - q;
+    s.setFilledLots(taker, s.filledLots(taker) + (q));
+    s.setCumNotional(taker, s.cumNotional(taker) + (px * q));
+    s.setFilledLots(maker, s.filledLots(maker) + (q));
+    s.setCumNotional(maker, s.cumNotional(maker) + (px * q));
+    s.setUpdatedAtUs(taker, this.nowUs);
+    s.setUpdatedAtUs(maker, this.nowUs);
+    s.setSeq(taker, this.lastSeq);
+    s.setSeq(maker, this.lastSeq);
+    s.setStatus(taker, s.qtyLots(taker) === s.filledLots(taker) ? OrdStatus.FILLED : OrdStatus.PARTIALLY_FILLED);
+    s.setStatus(maker, makerLeft === 0 ? OrdStatus.FILLED : OrdStatus.PARTIALLY_FILLED);
     sym.lastPxTicks = px;
     const ev = this.events;
-    const takerSide = s.side[taker]!;
+    const takerSide = s.side(taker);
     let at = ev.begin(Ev.TRADE);
     let b = ev.buf;
     b[at] = tradeId;
@@ -949,13 +951,13 @@ export class Engine {
     b[at + 2] = px;
     b[at + 3] = q;
     b[at + 4] = takerSide;
-    b[at + 5] = s.orderId[maker]!;
-    b[at + 6] = s.orderId[taker]!;
+    b[at + 5] = s.orderId(maker);
+    b[at + 6] = s.orderId(taker);
     at = ev.begin(Ev.BOOK_EXECUTE);
     b = ev.buf;
     b[at] = sym.idx;
-    b[at + 1] = s.orderId[maker]!;
-    b[at + 2] = s.side[maker]!;
+    b[at + 1] = s.orderId(maker);
+    b[at + 2] = s.side(maker);
     b[at + 3] = px;
     b[at + 4] = q;
     b[at + 5] = makerLeft;
@@ -966,15 +968,15 @@ export class Engine {
     // settlement
     const buyer = takerSide === Side.BUY ? taker : maker;
     const seller = takerSide === Side.BUY ? maker : taker;
-    const buyerAcct = this.accounts[s.accountIdx[buyer]!]!;
-    const sellerAcct = this.accounts[s.accountIdx[seller]!]!;
+    const buyerAcct = this.accounts[s.accountIdx(buyer)]!;
+    const sellerAcct = this.accounts[s.accountIdx(seller)]!;
     const notional = px * q * p.k;
     const baseAmt = q * p.lotMinor;
     const buyerBps = buyer === taker ? p.takerFeeBps : p.makerFeeBps;
     const sellerBps = seller === taker ? p.takerFeeBps : p.makerFeeBps;
     const buyerFee = buyerBps === 0 ? 0 : Math.floor((baseAmt * buyerBps) / 10_000);
     const sellerFee = sellerBps === 0 ? 0 : Math.floor((notional * sellerBps) / 10_000);
-    this.applyBalance(buyerAcct, sym.quoteIdx, -notional, -(s.priceTicks[buyer]! * q * p.k), BalanceCause.TRADE, tradeId);
+    this.applyBalance(buyerAcct, sym.quoteIdx, -notional, -(s.priceTicks(buyer) * q * p.k), BalanceCause.TRADE, tradeId);
     this.applyBalance(buyerAcct, sym.baseIdx, baseAmt - buyerFee, 0, BalanceCause.TRADE, tradeId);
     this.applyBalance(sellerAcct, sym.baseIdx, -baseAmt, -baseAmt, BalanceCause.TRADE, tradeId);
     this.applyBalance(sellerAcct, sym.quoteIdx, notional - sellerFee, 0, BalanceCause.TRADE, tradeId);
@@ -993,7 +995,7 @@ export class Engine {
       opp.remove(maker, q);
       this.finish(maker);
     } else {
-      this.levels.qtyLots[s.level[maker]!]! -= q;
+      this.levels.qtyLots[s.level(maker)]! -= q;
     }
   }
 
@@ -1001,10 +1003,10 @@ export class Engine {
 
   private insertStop(sym: Sym, slot: number): void {
     const s = this.store;
-    const isBuy = s.side[slot] === Side.BUY;
+    const isBuy = s.side(slot) === Side.BUY;
     const list = isBuy ? sym.buyStops : sym.sellStops;
     const stopPx = s.stopPriceTicks.get(slot)!;
-    const orderId = s.orderId[slot]!;
+    const orderId = s.orderId(slot);
     // (stopPx asc for buys, desc for sells), then orderId asc: the triggered ones form a prefix
     let lo = 0;
     let hi = list.length;
@@ -1013,14 +1015,14 @@ export class Engine {
       const o = list[mid]!;
       const opx = s.stopPriceTicks.get(o)!;
       const before = isBuy ? opx < stopPx : opx > stopPx;
-      if (before || (opx === stopPx && s.orderId[o]! < orderId)) lo = mid + 1;
+      if (before || (opx === stopPx && s.orderId(o) < orderId)) lo = mid + 1;
       else hi = mid;
     }
     list.splice(lo, 0, slot);
   }
 
   private removeStop(sym: Sym, slot: number): void {
-    const list = this.store.side[slot] === Side.BUY ? sym.buyStops : sym.sellStops;
+    const list = this.store.side(slot) === Side.BUY ? sym.buyStops : sym.sellStops;
     const i = list.indexOf(slot);
     if (i >= 0) list.splice(i, 1);
   }
@@ -1033,11 +1035,11 @@ export class Engine {
       let best = NIL;
       for (const o of sym.buyStops) {
         if (s.stopPriceTicks.get(o)! > last) break;
-        if (best === NIL || s.orderId[o]! < s.orderId[best]!) best = o;
+        if (best === NIL || s.orderId(o) < s.orderId(best)) best = o;
       }
       for (const o of sym.sellStops) {
         if (s.stopPriceTicks.get(o)! < last) break;
-        if (best === NIL || s.orderId[o]! < s.orderId[best]!) best = o;
+        if (best === NIL || s.orderId(o) < s.orderId(best)) best = o;
       }
       if (best === NIL) return;
       this.removeStop(sym, best);
@@ -1047,13 +1049,13 @@ export class Engine {
 
   private trigger(slot: number, sym: Sym): void {
     const s = this.store;
-    s.status[slot] = OrdStatus.NEW;
-    s.updatedAtUs[slot] = this.nowUs;
-    s.seq[slot] = this.lastSeq;
+    s.setStatus(slot, OrdStatus.NEW);
+    s.setUpdatedAtUs(slot, this.nowUs);
+    s.setSeq(slot, this.lastSeq);
     this.emitExec(slot, ExecType.TRIGGERED, Reason.NONE, 0, 0, 0, 0);
-    const side = s.side[slot]!;
-    let limitPx = s.priceTicks[slot]!;
-    if (s.ordType[slot] === OrdType.STOP) {
+    const side = s.side(slot);
+    let limitPx = s.priceTicks(slot);
+    if (s.ordType(slot) === OrdType.STOP) {
       const opp = side === Side.BUY ? sym.asks : sym.bids;
       if (opp.n === 0) {
         this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.NO_LIQUIDITY);
@@ -1075,24 +1077,24 @@ export class Engine {
    */
   private closeOrder(slot: number, status: OrdStatus, execType: ExecType | 0, reason: Reason): void {
     const s = this.store;
-    const sym = this.symbols[s.symbolIdx[slot]!]!;
-    const a = this.accounts[s.accountIdx[slot]!]!;
-    const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
-    const wasPending = s.status[slot] === OrdStatus.PENDING_TRIGGER;
-    s.status[slot] = status;
-    s.updatedAtUs[slot] = this.nowUs;
-    s.seq[slot] = this.lastSeq;
+    const sym = this.symbols[s.symbolIdx(slot)]!;
+    const a = this.accounts[s.accountIdx(slot)]!;
+    const leaves = s.qtyLots(slot) - s.filledLots(slot);
+    const wasPending = s.status(slot) === OrdStatus.PENDING_TRIGGER;
+    s.setStatus(slot, status);
+    s.setUpdatedAtUs(slot, this.nowUs);
+    s.setSeq(slot, this.lastSeq);
     if (execType !== 0) this.emitExec(slot, execType, reason, 0, 0, 0, 0);
     if (leaves > 0) {
-      if (s.level[slot] !== NIL) {
-        const side = s.side[slot] === Side.BUY ? sym.bids : sym.asks;
-        const px = s.priceTicks[slot]!;
+      if (s.level(slot) !== NIL) {
+        const side = s.side(slot) === Side.BUY ? sym.bids : sym.asks;
+        const px = s.priceTicks(slot);
         side.remove(slot, leaves);
         const at = this.events.begin(Ev.BOOK_DELETE);
         const b = this.events.buf;
         b[at] = sym.idx;
-        b[at + 1] = s.orderId[slot]!;
-        b[at + 2] = s.side[slot]!;
+        b[at + 1] = s.orderId(slot);
+        b[at + 2] = s.side(slot);
         b[at + 3] = px;
         b[at + 4] = leaves;
       } else if (wasPending) {
@@ -1107,12 +1109,12 @@ export class Engine {
   /** The order is final: off its account's open list; kept for clOrdId dedupe or freed. */
   private finish(slot: number): void {
     const s = this.store;
-    this.unlinkAccount(this.accounts[s.accountIdx[slot]!]!, slot);
+    this.unlinkAccount(this.accounts[s.accountIdx(slot)]!, slot);
     if (s.clOrdId[slot] !== undefined) {
-      this.retained.push(s.orderId[slot]!, Math.floor(this.nowUs / DAY_US));
+      this.retained.push(s.orderId(slot), Math.floor(this.nowUs / DAY_US));
       if ((this.retained.length - this.retainedHead) / 2 > this.dedupeCapacity) this.evictRetained(-1);
     } else {
-      this.byOrderId.delete(s.orderId[slot]!);
+      this.byOrderId.delete(s.orderId(slot));
       s.free(slot);
     }
   }
@@ -1137,7 +1139,7 @@ export class Engine {
 
   private forget(slot: number): void {
     const s = this.store;
-    const orderId = s.orderId[slot]!;
+    const orderId = s.orderId(slot);
     this.clOrd.remove(slot);
     if (this.clOrd.aliases.size > 0) {
       for (const [k, v] of this.clOrd.aliases) if (v === orderId) this.clOrd.aliases.delete(k);
@@ -1157,7 +1159,7 @@ export class Engine {
     } else if (typeof clOrdId === 'string' && CLORDID_RE.test(clOrdId)) {
       slot = this.findClOrd(a.id, clOrdId);
     }
-    if (slot === NIL || this.store.accountIdx[slot] !== a.id) return NIL;
+    if (slot === NIL || this.store.accountIdx(slot) !== a.id) return NIL;
     return slot;
   }
 
@@ -1182,7 +1184,7 @@ export class Engine {
     const slot = this.locate(a, c.orderId, c.clOrdId);
     if (slot === NIL) return this.cancelReject(a.id, oid, c.clOrdId, 1, Code.NOT_FOUND, 0);
     const s = this.store;
-    if (!isLive(s.status[slot]!)) return this.cancelReject(a.id, s.orderId[slot]!, c.clOrdId, 1, Code.TOO_LATE_TO_CANCEL, s.status[slot]!);
+    if (!isLive(s.status(slot))) return this.cancelReject(a.id, s.orderId(slot), c.clOrdId, 1, Code.TOO_LATE_TO_CANCEL, s.status(slot));
     this.closeOrder(slot, OrdStatus.CANCELED, ExecType.CANCELED, Reason.USER);
     return Code.OK;
   }
@@ -1205,8 +1207,8 @@ export class Engine {
     const s = this.store;
     let slot = a.openHead;
     while (slot !== NIL) {
-      const next = s.acctNext[slot]!;
-      if (symIdx < 0 || s.symbolIdx[slot] === symIdx) this.closeOrder(slot, OrdStatus.CANCELED, ExecType.CANCELED, reason);
+      const next = s.acctNext(slot);
+      if (symIdx < 0 || s.symbolIdx(slot) === symIdx) this.closeOrder(slot, OrdStatus.CANCELED, ExecType.CANCELED, reason);
       slot = next;
     }
   }
@@ -1220,15 +1222,15 @@ export class Engine {
     const slot = this.locate(a, c.orderId, c.origClOrdId);
     if (slot === NIL) return this.cancelReject(a.id, oid, reqClOrd, 2, Code.NOT_FOUND, 0);
     const s = this.store;
-    const orderId = s.orderId[slot]!;
-    const status = s.status[slot]!;
+    const orderId = s.orderId(slot);
+    const status = s.status(slot);
     const no = (code: Code) => this.cancelReject(a.id, orderId, reqClOrd, 2, code, status);
     if (!isLive(status)) return no(Code.TOO_LATE_TO_CANCEL);
     if (!a.enabled) return no(Code.ACCOUNT_DISABLED);
-    const type = s.ordType[slot]!;
-    const oldQty = s.qtyLots[slot]!;
-    const oldPx = s.priceTicks[slot]!;
-    const filled = s.filledLots[slot]!;
+    const type = s.ordType(slot);
+    const oldQty = s.qtyLots(slot);
+    const oldPx = s.priceTicks(slot);
+    const filled = s.filledLots(slot);
     if (c.qtyLots !== undefined && !isPositiveInt(c.qtyLots)) return no(Code.INVALID_QUANTITY);
     if (c.priceTicks !== undefined && (!isPositiveInt(c.priceTicks) || type === OrdType.STOP || type === OrdType.MARKET))
       return no(Code.INVALID_PRICE);
@@ -1242,9 +1244,9 @@ export class Engine {
       return Code.OK;
     }
     if (clOrdChanges && this.findClOrd(a.id, reqClOrd) !== NIL) return no(Code.DUPLICATE_CLORDID);
-    const sym = this.symbols[s.symbolIdx[slot]!]!;
+    const sym = this.symbols[s.symbolIdx(slot)]!;
     const pending = status === OrdStatus.PENDING_TRIGGER;
-    const side = s.side[slot]!;
+    const side = s.side(slot);
     const opp = side === Side.BUY ? sym.asks : sym.bids;
     const wouldCross = !pending && newPx !== oldPx && opp.n > 0 && crosses(side, newPx, opp.bestPrice());
     if (sym.state !== TradingState.OPEN) {
@@ -1260,7 +1262,7 @@ export class Engine {
     const limit = a.dailyLimits.get(sym.idx) ?? p.dailyLimitLots;
     const dQty = newQty - oldQty;
     if (dQty > 0 && limit >= 0 && this.dailyUsed(a, sym) + dQty > limit) return no(Code.DAILY_LIMIT_EXCEEDED);
-    if (s.postOnly[slot] === 1 && wouldCross) return no(Code.POST_ONLY_WOULD_TRADE);
+    if (s.postOnly(slot) === 1 && wouldCross) return no(Code.POST_ONLY_WOULD_TRADE);
     const oldLeaves = oldQty - filled;
     const newLeaves = newQty - filled;
     const reserveAsset = side === Side.BUY ? sym.quoteIdx : sym.baseIdx;
@@ -1279,20 +1281,20 @@ export class Engine {
       this.clOrd.insert(slot);
     }
     const keepsPriority = newPx === oldPx && newQty < oldQty;
-    const onBook = s.level[slot] !== NIL;
+    const onBook = s.level(slot) !== NIL;
     const book = side === Side.BUY ? sym.bids : sym.asks;
     const moves = onBook && !keepsPriority && (newQty !== oldQty || newPx !== oldPx);
     if (moves) book.remove(slot, oldLeaves);
-    s.qtyLots[slot] = newQty;
-    s.priceTicks[slot] = newPx;
-    s.updatedAtUs[slot] = this.nowUs;
-    s.seq[slot] = this.lastSeq;
+    s.setQtyLots(slot, newQty);
+    s.setPriceTicks(slot, newPx);
+    s.setUpdatedAtUs(slot, this.nowUs);
+    s.setSeq(slot, this.lastSeq);
     this.dailyOf(a, sym)[2]! += dQty;
     this.emitExec(slot, ExecType.REPLACED, Reason.NONE, 0, 0, 0, 0);
     if (dReserve !== 0) this.applyBalance(a, reserveAsset, 0, dReserve, dReserve > 0 ? BalanceCause.RESERVE : BalanceCause.RELEASE, orderId);
     if (!onBook) return Code.OK; // a pending stop: new values apply at trigger
     if (keepsPriority) {
-      this.levels.qtyLots[s.level[slot]!]! -= oldLeaves - newLeaves;
+      this.levels.qtyLots[s.level(slot)]! -= oldLeaves - newLeaves;
       const at = this.events.begin(Ev.BOOK_CANCEL);
       const bb = this.events.buf;
       bb[at] = sym.idx;
@@ -1341,7 +1343,7 @@ export class Engine {
         const due = this.gtd.topTime();
         this.gtd.pop();
         const slot = this.byOrderId.get(orderId);
-        if (slot !== NIL && isLive(this.store.status[slot]!) && this.store.expireTimeUs.get(slot) === due)
+        if (slot !== NIL && isLive(this.store.status(slot)) && this.store.expireTimeUs.get(slot) === due)
           this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.GTD_EXPIRY);
       }
       if (this.gtd.size > 0) next = this.gtd.topTime();
@@ -1380,10 +1382,10 @@ export class Engine {
     const due: number[] = [];
     for (const side of [sym.bids, sym.asks])
       for (let i = 0; i < side.n; i++)
-        for (let o = this.levels.head[side.levelAt(i)]!; o !== NIL; o = s.next[o]!) if (s.tif[o] === Tif.DAY) due.push(o);
-    for (const o of sym.buyStops) if (s.tif[o] === Tif.DAY) due.push(o);
-    for (const o of sym.sellStops) if (s.tif[o] === Tif.DAY) due.push(o);
-    due.sort((x, y) => s.orderId[x]! - s.orderId[y]!);
+        for (let o = this.levels.head[side.levelAt(i)]!; o !== NIL; o = s.next(o)) if (s.tif(o) === Tif.DAY) due.push(o);
+    for (const o of sym.buyStops) if (s.tif(o) === Tif.DAY) due.push(o);
+    for (const o of sym.sellStops) if (s.tif(o) === Tif.DAY) due.push(o);
+    due.sort((x, y) => s.orderId(x) - s.orderId(y));
     for (const o of due) this.closeOrder(o, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.DAY_EXPIRY);
   }
 
@@ -1395,22 +1397,22 @@ export class Engine {
     const ev = this.events;
     const at = ev.begin(Ev.EXEC);
     const b = ev.buf;
-    const status = s.status[slot]!;
+    const status = s.status(slot);
     b[at] = ++this.execOrdinal;
-    b[at + 1] = s.orderId[slot]!;
-    b[at + 2] = s.accountIdx[slot]!;
-    b[at + 3] = s.symbolIdx[slot]!;
-    b[at + 4] = s.side[slot]!;
-    b[at + 5] = s.ordType[slot]!;
-    b[at + 6] = s.tif[slot]!;
+    b[at + 1] = s.orderId(slot);
+    b[at + 2] = s.accountIdx(slot);
+    b[at + 3] = s.symbolIdx(slot);
+    b[at + 4] = s.side(slot);
+    b[at + 5] = s.ordType(slot);
+    b[at + 6] = s.tif(slot);
     b[at + 7] = execType;
     b[at + 8] = status;
-    b[at + 9] = s.priceTicks[slot]!;
+    b[at + 9] = s.priceTicks(slot);
     b[at + 10] = s.stopPriceTicks.size === 0 ? 0 : (s.stopPriceTicks.get(slot) ?? 0);
-    b[at + 11] = s.qtyLots[slot]!;
-    b[at + 12] = s.filledLots[slot]!;
-    b[at + 13] = isLive(status) ? s.qtyLots[slot]! - s.filledLots[slot]! : 0;
-    b[at + 14] = s.cumNotional[slot]!;
+    b[at + 11] = s.qtyLots(slot);
+    b[at + 12] = s.filledLots(slot);
+    b[at + 13] = isLive(status) ? s.qtyLots(slot) - s.filledLots(slot) : 0;
+    b[at + 14] = s.cumNotional(slot);
     b[at + 15] = lastQty;
     b[at + 16] = lastPx;
     b[at + 17] = tradeId;
@@ -1420,9 +1422,9 @@ export class Engine {
     const cl = s.clOrdId[slot];
     b[at + 21] = cl === undefined ? -1 : ev.str(cl);
     b[at + 22] = s.expireTimeUs.size === 0 ? 0 : (s.expireTimeUs.get(slot) ?? 0);
-    b[at + 23] = s.createdAtUs[slot]!;
-    b[at + 24] = s.postOnly[slot]!;
-    b[at + 25] = s.stp[slot]!;
+    b[at + 23] = s.createdAtUs(slot);
+    b[at + 24] = s.postOnly(slot);
+    b[at + 25] = s.stp(slot);
   }
 
   // ------------------------------------------------------------------ queries
@@ -1445,35 +1447,35 @@ export class Engine {
     if (a === null) return [];
     const out: OrderView[] = [];
     const s = this.store;
-    for (let slot = a.openHead; slot !== NIL; slot = s.acctNext[slot]!)
-      if (symbol === undefined || this.symbols[s.symbolIdx[slot]!]!.name === symbol) out.push(this.view(slot));
+    for (let slot = a.openHead; slot !== NIL; slot = s.acctNext(slot))
+      if (symbol === undefined || this.symbols[s.symbolIdx(slot)]!.name === symbol) out.push(this.view(slot));
     return out;
   }
 
   view(slot: number): OrderView {
     const s = this.store;
-    const status = s.status[slot]! as OrdStatus;
+    const status = s.status(slot) as OrdStatus;
     return {
-      orderId: s.orderId[slot]!,
+      orderId: s.orderId(slot),
       clOrdId: s.clOrdId[slot] ?? null,
-      accountId: s.accountIdx[slot]!,
-      symbol: this.symbols[s.symbolIdx[slot]!]!.name,
-      side: s.side[slot]! as Side,
-      ordType: s.ordType[slot]! as OrdType,
-      tif: s.tif[slot]! as Tif,
-      priceTicks: s.priceTicks[slot]!,
+      accountId: s.accountIdx(slot),
+      symbol: this.symbols[s.symbolIdx(slot)]!.name,
+      side: s.side(slot) as Side,
+      ordType: s.ordType(slot) as OrdType,
+      tif: s.tif(slot) as Tif,
+      priceTicks: s.priceTicks(slot),
       stopPriceTicks: s.stopPriceTicks.get(slot) ?? 0,
-      qtyLots: s.qtyLots[slot]!,
-      filledLots: s.filledLots[slot]!,
-      leavesLots: isLive(status) ? s.qtyLots[slot]! - s.filledLots[slot]! : 0,
-      cumNotionalTickLots: s.cumNotional[slot]!,
+      qtyLots: s.qtyLots(slot),
+      filledLots: s.filledLots(slot),
+      leavesLots: isLive(status) ? s.qtyLots(slot) - s.filledLots(slot) : 0,
+      cumNotionalTickLots: s.cumNotional(slot),
       status,
-      postOnly: s.postOnly[slot] === 1,
-      stp: s.stp[slot]! as Stp,
+      postOnly: s.postOnly(slot) === 1,
+      stp: s.stp(slot) as Stp,
       expireTimeUs: s.expireTimeUs.get(slot) ?? 0,
-      createdAtUs: s.createdAtUs[slot]!,
-      updatedAtUs: s.updatedAtUs[slot]!,
-      seq: s.seq[slot]!,
+      createdAtUs: s.createdAtUs(slot),
+      updatedAtUs: s.updatedAtUs(slot),
+      seq: s.seq(slot),
     };
   }
 
@@ -1572,8 +1574,8 @@ export class Engine {
     const side = (b: BookSide) => {
       const out: L3Entry[] = [];
       for (let k = 0; k < b.n; k++)
-        for (let o = this.levels.head[b.levelAt(k)]!; o !== NIL; o = s.next[o]!)
-          out.push({ orderId: s.orderId[o]!, priceTicks: s.priceTicks[o]!, qtyLots: s.qtyLots[o]! - s.filledLots[o]! });
+        for (let o = this.levels.head[b.levelAt(k)]!; o !== NIL; o = s.next(o))
+          out.push({ orderId: s.orderId(o), priceTicks: s.priceTicks(o), qtyLots: s.qtyLots(o) - s.filledLots(o) });
       return out;
     };
     return { bids: side(sym.bids), asks: side(sym.asks) };
@@ -1609,22 +1611,22 @@ export class Engine {
   restoreOrder(o: RestoredOrder): void {
     const s = this.store;
     const slot = s.alloc();
-    s.orderId[slot] = o.orderId;
-    s.priceTicks[slot] = o.priceTicks;
-    s.qtyLots[slot] = o.qtyLots;
-    s.filledLots[slot] = o.filledLots;
-    s.cumNotional[slot] = o.cumNotional;
-    s.createdAtUs[slot] = o.createdAtUs;
-    s.updatedAtUs[slot] = o.updatedAtUs;
-    s.seq[slot] = o.seq;
-    s.accountIdx[slot] = o.accountIdx;
-    s.symbolIdx[slot] = o.symbolIdx;
-    s.side[slot] = o.side;
-    s.ordType[slot] = o.ordType;
-    s.tif[slot] = o.tif;
-    s.status[slot] = o.status;
-    s.postOnly[slot] = o.postOnly;
-    s.stp[slot] = o.stp;
+    s.setOrderId(slot, o.orderId);
+    s.setPriceTicks(slot, o.priceTicks);
+    s.setQtyLots(slot, o.qtyLots);
+    s.setFilledLots(slot, o.filledLots);
+    s.setCumNotional(slot, o.cumNotional);
+    s.setCreatedAtUs(slot, o.createdAtUs);
+    s.setUpdatedAtUs(slot, o.updatedAtUs);
+    s.setSeq(slot, o.seq);
+    s.setAccountIdx(slot, o.accountIdx);
+    s.setSymbolIdx(slot, o.symbolIdx);
+    s.setSide(slot, o.side);
+    s.setOrdType(slot, o.ordType);
+    s.setTif(slot, o.tif);
+    s.setStatus(slot, o.status);
+    s.setPostOnly(slot, o.postOnly);
+    s.setStp(slot, o.stp);
     s.clOrdId[slot] = o.clOrdId ?? undefined;
     if (o.stopPriceTicks > 0) s.stopPriceTicks.set(slot, o.stopPriceTicks);
     if (o.expireTimeUs > 0) {

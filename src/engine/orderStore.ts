@@ -1,145 +1,179 @@
 /**
- * Struct-of-arrays storage for orders: one slot per live order (and per closed order kept for
- * clOrdId dedupe), typed arrays indexed by slot, a free list for reuse. No object per order:
- * ~70 bytes of columns a slot plus the clOrdId string (see docs/architecture.md for the budget).
- * Fields rarely set (stop price, GTD expiry, the parameters as first submitted) live in sparse maps.
+ * Order storage: one fixed 96-byte record per slot in a single ArrayBuffer, read through a
+ * Float64Array view (ids, prices, quantities, times) and an Int32Array view (references and packed
+ * enums), with a free list for reuse. One order's fields share two cache lines, so touching a
+ * random order (a cancel, a maker at the head of a level) costs two misses, not one per field; and
+ * there is no object per order for the garbage collector. Rare fields (stop price, GTD expiry,
+ * the parameters as first submitted) live in sparse maps.
+ *
+ * Record layout (f64 index = slot * 12 + k; i32 index = slot * 24 + 16 + j):
+ *   f64: 0 orderId, 1 priceTicks, 2 qtyLots, 3 filledLots, 4 cumNotional, 5 createdAtUs,
+ *        6 updatedAtUs, 7 seq
+ *   i32: 0 accountIdx, 1 symbolIdx, 2 prev, 3 next, 4 level, 5 acctPrev, 6 acctNext,
+ *        7 packed enums: side 2 bits | ordType 3 | tif 3 | status 3 | postOnly 1 | stp 3
  */
 export const NIL = -1;
 
+const F = 12; // f64 per record
+const I = 24; // i32 per record
+const I0 = 16; // first i32 of a record
+export const ORDER_RECORD_BYTES = F * 8;
+
+const enum P {
+  SIDE_SHIFT = 0,
+  TYPE_SHIFT = 2,
+  TIF_SHIFT = 5,
+  STATUS_SHIFT = 8,
+  POST_SHIFT = 11,
+  STP_SHIFT = 12,
+}
+
 export class OrderStore {
   capacity: number;
-  // f64 columns: ids, prices, quantities, times
-  orderId: Float64Array;
-  priceTicks: Float64Array; // limit price, or the reservation price of market / stop orders
-  qtyLots: Float64Array;
-  filledLots: Float64Array;
-  cumNotional: Float64Array; // sum of price * qty over fills (tick-lots), for avgPx
-  createdAtUs: Float64Array;
-  updatedAtUs: Float64Array;
-  seq: Float64Array; // seq of the last command that changed the order
-  // i32 columns: references
-  accountIdx: Int32Array;
-  symbolIdx: Int32Array;
-  prev: Int32Array; // FIFO neighbours inside a price level (or stop list)
-  next: Int32Array;
-  level: Int32Array; // level slot while resting on the book
-  acctPrev: Int32Array; // the account's open-order list
-  acctNext: Int32Array;
-  // u8 columns: enums and flags
-  side: Uint8Array;
-  ordType: Uint8Array;
-  tif: Uint8Array;
-  status: Uint8Array;
-  postOnly: Uint8Array;
-  stp: Uint8Array;
-  clOrdId: (string | undefined)[];
-  // sparse
+  private f: Float64Array;
+  private i: Int32Array;
+  clOrdId: (string | undefined)[] = [];
   stopPriceTicks = new Map<number, number>(); // slot -> stop price
   expireTimeUs = new Map<number, number>(); // slot -> GTD expiry
   /** slot -> [qty, price] as first submitted, recorded when a replace / STP changes them */
   original = new Map<number, [number, number]>();
-
   private freeHead = NIL;
-  private used = 0; // slots ever handed out (high-water mark)
+  private used = 0;
   live = 0;
 
   constructor(capacity = 1 << 12) {
     this.capacity = capacity;
-    this.orderId = new Float64Array(capacity);
-    this.priceTicks = new Float64Array(capacity);
-    this.qtyLots = new Float64Array(capacity);
-    this.filledLots = new Float64Array(capacity);
-    this.cumNotional = new Float64Array(capacity);
-    this.createdAtUs = new Float64Array(capacity);
-    this.updatedAtUs = new Float64Array(capacity);
-    this.seq = new Float64Array(capacity);
-    this.accountIdx = new Int32Array(capacity);
-    this.symbolIdx = new Int32Array(capacity);
-    this.prev = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
-    this.level = new Int32Array(capacity);
-    this.acctPrev = new Int32Array(capacity);
-    this.acctNext = new Int32Array(capacity);
-    this.side = new Uint8Array(capacity);
-    this.ordType = new Uint8Array(capacity);
-    this.tif = new Uint8Array(capacity);
-    this.status = new Uint8Array(capacity);
-    this.postOnly = new Uint8Array(capacity);
-    this.stp = new Uint8Array(capacity);
-    this.clOrdId = [];
+    const buf = new ArrayBuffer(capacity * ORDER_RECORD_BYTES);
+    this.f = new Float64Array(buf);
+    this.i = new Int32Array(buf);
+    this.f.fill(0); // fault the pages in now, not one by one on the matching path
+  }
+
+  /** Slots ever handed out: every slot in use is below this. */
+  highWater(): number {
+    return this.used;
   }
 
   alloc(): number {
     let slot: number;
     if (this.freeHead !== NIL) {
       slot = this.freeHead;
-      this.freeHead = this.next[slot]!;
+      this.freeHead = this.i[slot * I + I0 + 3]!;
     } else {
       if (this.used === this.capacity) this.grow();
       slot = this.used++;
       this.clOrdId.push(undefined);
     }
-    this.prev[slot] = NIL;
-    this.next[slot] = NIL;
-    this.level[slot] = NIL;
-    this.acctPrev[slot] = NIL;
-    this.acctNext[slot] = NIL;
-    this.filledLots[slot] = 0;
-    this.cumNotional[slot] = 0;
+    const fb = slot * F;
+    const f = this.f;
+    f[fb] = 0;
+    f[fb + 1] = 0;
+    f[fb + 2] = 0;
+    f[fb + 3] = 0;
+    f[fb + 4] = 0;
+    f[fb + 5] = 0;
+    f[fb + 6] = 0;
+    f[fb + 7] = 0;
+    const ib = slot * I + I0;
+    const a = this.i;
+    a[ib] = 0;
+    a[ib + 1] = 0;
+    a[ib + 2] = NIL;
+    a[ib + 3] = NIL;
+    a[ib + 4] = NIL;
+    a[ib + 5] = NIL;
+    a[ib + 6] = NIL;
+    a[ib + 7] = 0;
     this.live++;
     return slot;
   }
 
   free(slot: number): void {
     this.clOrdId[slot] = undefined;
-    this.orderId[slot] = 0;
-    this.status[slot] = 0;
-    this.stopPriceTicks.delete(slot);
-    this.expireTimeUs.delete(slot);
-    this.original.delete(slot);
-    this.next[slot] = this.freeHead;
+    this.f[slot * F] = 0;
+    this.i[slot * I + I0 + 7] = 0;
+    if (this.stopPriceTicks.size !== 0) this.stopPriceTicks.delete(slot);
+    if (this.expireTimeUs.size !== 0) this.expireTimeUs.delete(slot);
+    if (this.original.size !== 0) this.original.delete(slot);
+    this.i[slot * I + I0 + 3] = this.freeHead;
     this.freeHead = slot;
     this.live--;
   }
 
   private grow(): void {
     const cap = Math.ceil(this.capacity * 1.5);
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array) => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.orderId = f64(this.orderId);
-    this.priceTicks = f64(this.priceTicks);
-    this.qtyLots = f64(this.qtyLots);
-    this.filledLots = f64(this.filledLots);
-    this.cumNotional = f64(this.cumNotional);
-    this.createdAtUs = f64(this.createdAtUs);
-    this.updatedAtUs = f64(this.updatedAtUs);
-    this.seq = f64(this.seq);
-    this.accountIdx = i32(this.accountIdx);
-    this.symbolIdx = i32(this.symbolIdx);
-    this.prev = i32(this.prev);
-    this.next = i32(this.next);
-    this.level = i32(this.level);
-    this.acctPrev = i32(this.acctPrev);
-    this.acctNext = i32(this.acctNext);
-    this.side = u8(this.side);
-    this.ordType = u8(this.ordType);
-    this.tif = u8(this.tif);
-    this.status = u8(this.status);
-    this.postOnly = u8(this.postOnly);
-    this.stp = u8(this.stp);
+    const buf = new ArrayBuffer(cap * ORDER_RECORD_BYTES);
+    const bytes = new Uint8Array(buf);
+    bytes.set(new Uint8Array(this.f.buffer));
+    bytes.fill(0, this.f.byteLength); // fault the new pages in now (see constructor)
+    this.f = new Float64Array(buf);
+    this.i = new Int32Array(buf);
     this.capacity = cap;
   }
+
+  byteSize(): number {
+    return this.capacity * ORDER_RECORD_BYTES;
+  }
+
+  // f64 fields
+  orderId(s: number): number { return this.f[s * F]!; }
+  setOrderId(s: number, v: number): void { this.f[s * F] = v; }
+  priceTicks(s: number): number { return this.f[s * F + 1]!; }
+  setPriceTicks(s: number, v: number): void { this.f[s * F + 1] = v; }
+  qtyLots(s: number): number { return this.f[s * F + 2]!; }
+  setQtyLots(s: number, v: number): void { this.f[s * F + 2] = v; }
+  filledLots(s: number): number { return this.f[s * F + 3]!; }
+  setFilledLots(s: number, v: number): void { this.f[s * F + 3] = v; }
+  /** qty - filled */
+  leaves(s: number): number { return this.f[s * F + 2]! - this.f[s * F + 3]!; }
+  cumNotional(s: number): number { return this.f[s * F + 4]!; }
+  setCumNotional(s: number, v: number): void { this.f[s * F + 4] = v; }
+  createdAtUs(s: number): number { return this.f[s * F + 5]!; }
+  setCreatedAtUs(s: number, v: number): void { this.f[s * F + 5] = v; }
+  updatedAtUs(s: number): number { return this.f[s * F + 6]!; }
+  setUpdatedAtUs(s: number, v: number): void { this.f[s * F + 6] = v; }
+  seq(s: number): number { return this.f[s * F + 7]!; }
+  setSeq(s: number, v: number): void { this.f[s * F + 7] = v; }
+  /** updatedAt and seq together: every change of an order stamps both */
+  touch(s: number, tsUs: number, seq: number): void {
+    this.f[s * F + 6] = tsUs;
+    this.f[s * F + 7] = seq;
+  }
+
+  // i32 fields
+  accountIdx(s: number): number { return this.i[s * I + I0]!; }
+  setAccountIdx(s: number, v: number): void { this.i[s * I + I0] = v; }
+  symbolIdx(s: number): number { return this.i[s * I + I0 + 1]!; }
+  setSymbolIdx(s: number, v: number): void { this.i[s * I + I0 + 1] = v; }
+  prev(s: number): number { return this.i[s * I + I0 + 2]!; }
+  setPrev(s: number, v: number): void { this.i[s * I + I0 + 2] = v; }
+  next(s: number): number { return this.i[s * I + I0 + 3]!; }
+  setNext(s: number, v: number): void { this.i[s * I + I0 + 3] = v; }
+  level(s: number): number { return this.i[s * I + I0 + 4]!; }
+  setLevel(s: number, v: number): void { this.i[s * I + I0 + 4] = v; }
+  acctPrev(s: number): number { return this.i[s * I + I0 + 5]!; }
+  setAcctPrev(s: number, v: number): void { this.i[s * I + I0 + 5] = v; }
+  acctNext(s: number): number { return this.i[s * I + I0 + 6]!; }
+  setAcctNext(s: number, v: number): void { this.i[s * I + I0 + 6] = v; }
+
+  // packed enums
+  private getBits(s: number, shift: number, mask: number): number {
+    return (this.i[s * I + I0 + 7]! >>> shift) & mask;
+  }
+  private setBits(s: number, shift: number, mask: number, v: number): void {
+    const k = s * I + I0 + 7;
+    this.i[k] = (this.i[k]! & ~(mask << shift)) | ((v & mask) << shift);
+  }
+  side(s: number): number { return this.getBits(s, P.SIDE_SHIFT, 3); }
+  setSide(s: number, v: number): void { this.setBits(s, P.SIDE_SHIFT, 3, v); }
+  ordType(s: number): number { return this.getBits(s, P.TYPE_SHIFT, 7); }
+  setOrdType(s: number, v: number): void { this.setBits(s, P.TYPE_SHIFT, 7, v); }
+  tif(s: number): number { return this.getBits(s, P.TIF_SHIFT, 7); }
+  setTif(s: number, v: number): void { this.setBits(s, P.TIF_SHIFT, 7, v); }
+  status(s: number): number { return this.getBits(s, P.STATUS_SHIFT, 7); }
+  setStatus(s: number, v: number): void { this.setBits(s, P.STATUS_SHIFT, 7, v); }
+  postOnly(s: number): number { return this.getBits(s, P.POST_SHIFT, 1); }
+  setPostOnly(s: number, v: number): void { this.setBits(s, P.POST_SHIFT, 1, v); }
+  stp(s: number): number { return this.getBits(s, P.STP_SHIFT, 7); }
+  setStp(s: number, v: number): void { this.setBits(s, P.STP_SHIFT, 7, v); }
 }

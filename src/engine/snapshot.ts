@@ -41,11 +41,11 @@ function isLive(status: number): boolean {
 function canonical(e: Engine, withClock: boolean): CanonicalState {
   const s = e.store;
   const slots: number[] = [];
-  for (let slot = 0; slot < s.capacity; slot++) if (s.orderId[slot]! > 0) slots.push(slot);
-  slots.sort((x, y) => s.orderId[x]! - s.orderId[y]!);
+  for (let slot = 0; slot < s.capacity; slot++) if (s.orderId(slot) > 0) slots.push(slot);
+  slots.sort((x, y) => s.orderId(x) - s.orderId(y));
   const bookIds = (side: Engine['symbols'][number]['bids']) => {
     const ids: number[] = [];
-    for (let k = 0; k < side.n; k++) for (let o = e.levels.head[side.levelAt(k)]!; o !== NIL; o = s.next[o]!) ids.push(s.orderId[o]!);
+    for (let k = 0; k < side.n; k++) for (let o = e.levels.head[side.levelAt(k)]!; o !== NIL; o = s.next(o)) ids.push(s.orderId(o));
     return ids;
   };
   return {
@@ -60,8 +60,8 @@ function canonical(e: Engine, withClock: boolean): CanonicalState {
       nextBoundaryUs: sym.nextBoundaryUs,
       bids: bookIds(sym.bids),
       asks: bookIds(sym.asks),
-      buyStops: sym.buyStops.map((o) => s.orderId[o]!),
-      sellStops: sym.sellStops.map((o) => s.orderId[o]!),
+      buyStops: sym.buyStops.map((o) => s.orderId(o)),
+      sellStops: sym.sellStops.map((o) => s.orderId(o)),
     })),
     accounts: e.accounts.map((a) => [
       a.id,
@@ -74,25 +74,25 @@ function canonical(e: Engine, withClock: boolean): CanonicalState {
       [...a.dailyLimits.entries()].sort((x, y) => x[0] - y[0]),
     ]),
     orders: slots.map((slot) => [
-      s.orderId[slot]!,
+      s.orderId(slot),
       s.clOrdId[slot] ?? null,
-      s.accountIdx[slot]!,
-      s.symbolIdx[slot]!,
-      s.side[slot]!,
-      s.ordType[slot]!,
-      s.tif[slot]!,
-      s.status[slot]!,
-      s.postOnly[slot]!,
-      s.stp[slot]!,
-      s.priceTicks[slot]!,
+      s.accountIdx(slot),
+      s.symbolIdx(slot),
+      s.side(slot),
+      s.ordType(slot),
+      s.tif(slot),
+      s.status(slot),
+      s.postOnly(slot),
+      s.stp(slot),
+      s.priceTicks(slot),
       s.stopPriceTicks.get(slot) ?? 0,
-      s.qtyLots[slot]!,
-      s.filledLots[slot]!,
-      s.cumNotional[slot]!,
+      s.qtyLots(slot),
+      s.filledLots(slot),
+      s.cumNotional(slot),
       s.expireTimeUs.get(slot) ?? 0,
-      s.createdAtUs[slot]!,
-      s.updatedAtUs[slot]!,
-      s.seq[slot]!,
+      s.createdAtUs(slot),
+      s.updatedAtUs(slot),
+      s.seq(slot),
       s.original.get(slot) ?? null,
     ]),
     retained: e.retained.slice(e.retainedHead),
@@ -159,7 +159,7 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
     ] as const)
       for (const id of ids) {
         const slot = e.byOrderId.get(id);
-        book.append(slot, s.priceTicks[slot]!, s.qtyLots[slot]! - s.filledLots[slot]!);
+        book.append(slot, s.priceTicks(slot), s.qtyLots(slot) - s.filledLots(slot));
       }
     sym.buyStops = x.buyStops.map((id) => e.byOrderId.get(id));
     sym.sellStops = x.sellStops.map((id) => e.byOrderId.get(id));
@@ -190,17 +190,17 @@ export function checkInvariants(e: Engine): void {
   const needReserved = e.accounts.map(() => new Array<number>(nAssets).fill(0));
   const openCount = e.accounts.map(() => 0);
   for (let slot = 0; slot < s.capacity; slot++) {
-    const id = s.orderId[slot]!;
-    if (id === 0 || !isLive(s.status[slot]!)) continue;
-    const sym = e.symbols[s.symbolIdx[slot]!]!;
-    const leaves = s.qtyLots[slot]! - s.filledLots[slot]!;
+    const id = s.orderId(slot);
+    if (id === 0 || !isLive(s.status(slot))) continue;
+    const sym = e.symbols[s.symbolIdx(slot)]!;
+    const leaves = s.qtyLots(slot) - s.filledLots(slot);
     if (!(leaves > 0)) fail(`order ${id} is live with leaves ${leaves}`);
-    if (s.filledLots[slot]! < 0) fail(`order ${id} has negative filled`);
-    const acct = s.accountIdx[slot]!;
+    if (s.filledLots(slot) < 0) fail(`order ${id} has negative filled`);
+    const acct = s.accountIdx(slot);
     openCount[acct]!++;
-    if (s.side[slot] === Side.BUY) needReserved[acct]![sym.quoteIdx]! += s.priceTicks[slot]! * leaves * sym.p.k;
+    if (s.side(slot) === Side.BUY) needReserved[acct]![sym.quoteIdx]! += s.priceTicks(slot) * leaves * sym.p.k;
     else needReserved[acct]![sym.baseIdx]! += leaves * sym.p.lotMinor;
-    if (s.status[slot] !== OrdStatus.PENDING_TRIGGER && s.level[slot] === NIL) fail(`order ${id} is live but not on the book`);
+    if (s.status(slot) !== OrdStatus.PENDING_TRIGGER && s.level(slot) === NIL) fail(`order ${id} is live but not on the book`);
   }
   const supply = new Array<number>(nAssets).fill(0);
   for (const a of e.accounts) {
@@ -227,12 +227,12 @@ export function checkInvariants(e: Engine): void {
         let qty = 0;
         let count = 0;
         let prevId = 0;
-        for (let o = e.levels.head[l]!; o !== NIL; o = s.next[o]!) {
-          if (s.priceTicks[o] !== px) fail(`${sym.name} order ${s.orderId[o]} at wrong level`);
-          if ((s.side[o] === Side.BUY) !== side.isBid) fail(`${sym.name} order ${s.orderId[o]} on the wrong side`);
-          qty += s.qtyLots[o]! - s.filledLots[o]!;
+        for (let o = e.levels.head[l]!; o !== NIL; o = s.next(o)) {
+          if (s.priceTicks(o) !== px) fail(`${sym.name} order ${s.orderId(o)} at wrong level`);
+          if ((s.side(o) === Side.BUY) !== side.isBid) fail(`${sym.name} order ${s.orderId(o)} on the wrong side`);
+          qty += s.qtyLots(o) - s.filledLots(o);
           count++;
-          prevId = s.orderId[o]!;
+          prevId = s.orderId(o);
         }
         void prevId;
         if (qty !== e.levels.qtyLots[l] || count !== e.levels.count[l]) fail(`${sym.name} level ${px} totals ${e.levels.qtyLots[l]}/${e.levels.count[l]} != ${qty}/${count}`);
