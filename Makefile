@@ -16,6 +16,7 @@ build: install
 	npx tsc -p tsconfig.json
 
 test: build
+	npx tsc -p tsconfig.test.json
 	npx vitest run
 
 bench: build

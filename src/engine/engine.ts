@@ -40,7 +40,7 @@ import type {
 } from './commands.js';
 import { AccountEventKind, Ev, EventLog } from './events.js';
 import { IdIndex } from './idIndex.js';
-import { NIL, OrderStore } from './orderStore.js';
+import { enumOrdType, enumPostOnly, enumSide, enumStatus, enumStp, enumTif, NIL, OrderStore } from './orderStore.js';
 import {
   ASSET_RE,
   DAY_US,
@@ -157,7 +157,7 @@ export class Engine {
   readonly events: EventLog;
   readonly store: OrderStore;
   readonly levels = new LevelStore();
-  readonly byOrderId = new IdIndex();
+  readonly byOrderId: IdIndex;
   readonly clOrd: ClOrdIndex;
   readonly gtd = new GtdHeap();
   readonly assets: Asset[] = [];
@@ -183,7 +183,9 @@ export class Engine {
   constructor(options: EngineOptions = {}) {
     this.dedupeCapacity = options.dedupeCapacity ?? 1_000_000;
     this.defaultMaxOpenOrders = options.defaultMaxOpenOrders ?? 10_000;
-    this.store = new OrderStore(options.initialOrderCapacity ?? 1 << 12);
+    const capacity = options.initialOrderCapacity ?? 1 << 12;
+    this.store = new OrderStore(capacity);
+    this.byOrderId = new IdIndex(2 ** Math.ceil(Math.log2(capacity * 2)));
     this.clOrd = new ClOrdIndex(this.store);
     this.events = new EventLog();
     this.accounts.push(this.makeAccount(FEE_ACCOUNT_ID, 'fees', ''));
@@ -607,12 +609,7 @@ export class Engine {
     s.setSeq(slot, this.lastSeq);
     s.setAccountIdx(slot, a.id);
     s.setSymbolIdx(slot, symIdx);
-    s.setSide(slot, side);
-    s.setOrdType(slot, type);
-    s.setTif(slot, tif);
-    s.setStatus(slot, hasStop ? OrdStatus.PENDING_TRIGGER : OrdStatus.NEW);
-    s.setPostOnly(slot, postOnly ? 1 : 0);
-    s.setStp(slot, stp);
+    s.initEnums(slot, side, type, tif, hasStop ? OrdStatus.PENDING_TRIGGER : OrdStatus.NEW, postOnly ? 1 : 0, stp);
     s.clOrdId[slot] = clOrdId;
     if (hasStop) s.stopPriceTicks.set(slot, c.stopPriceTicks!);
     if (tif === Tif.GTD) {
@@ -1397,14 +1394,15 @@ export class Engine {
     const ev = this.events;
     const at = ev.begin(Ev.EXEC);
     const b = ev.buf;
-    const status = s.status(slot);
+    const en = s.enums(slot);
+    const status = enumStatus(en);
     b[at] = ++this.execOrdinal;
     b[at + 1] = s.orderId(slot);
     b[at + 2] = s.accountIdx(slot);
     b[at + 3] = s.symbolIdx(slot);
-    b[at + 4] = s.side(slot);
-    b[at + 5] = s.ordType(slot);
-    b[at + 6] = s.tif(slot);
+    b[at + 4] = enumSide(en);
+    b[at + 5] = enumOrdType(en);
+    b[at + 6] = enumTif(en);
     b[at + 7] = execType;
     b[at + 8] = status;
     b[at + 9] = s.priceTicks(slot);
@@ -1423,8 +1421,8 @@ export class Engine {
     b[at + 21] = cl === undefined ? -1 : ev.str(cl);
     b[at + 22] = s.expireTimeUs.size === 0 ? 0 : (s.expireTimeUs.get(slot) ?? 0);
     b[at + 23] = s.createdAtUs(slot);
-    b[at + 24] = s.postOnly(slot);
-    b[at + 25] = s.stp(slot);
+    b[at + 24] = enumPostOnly(en);
+    b[at + 25] = enumStp(en);
   }
 
   // ------------------------------------------------------------------ queries

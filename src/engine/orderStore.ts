@@ -14,6 +14,14 @@
  */
 export const NIL = -1;
 
+/** Unpack helpers for OrderStore.enums(). */
+export const enumSide = (e: number) => e & 3;
+export const enumOrdType = (e: number) => (e >>> 2) & 7;
+export const enumTif = (e: number) => (e >>> 5) & 7;
+export const enumStatus = (e: number) => (e >>> 8) & 7;
+export const enumPostOnly = (e: number) => (e >>> 11) & 1;
+export const enumStp = (e: number) => (e >>> 12) & 7;
+
 const F = 12; // f64 per record
 const I = 24; // i32 per record
 const I0 = 16; // first i32 of a record
@@ -163,6 +171,15 @@ export class OrderStore {
   private setBits(s: number, shift: number, mask: number, v: number): void {
     const k = s * I + I0 + 7;
     this.i[k] = (this.i[k]! & ~(mask << shift)) | ((v & mask) << shift);
+  }
+  /** All enums at once (a new order): one store instead of six read-modify-writes. */
+  initEnums(s: number, side: number, ordType: number, tif: number, status: number, postOnly: number, stp: number): void {
+    this.i[s * I + I0 + 7] =
+      (side << P.SIDE_SHIFT) | (ordType << P.TYPE_SHIFT) | (tif << P.TIF_SHIFT) | (status << P.STATUS_SHIFT) | (postOnly << P.POST_SHIFT) | (stp << P.STP_SHIFT);
+  }
+  /** The packed enums, for readers that need several (see the unpack helpers below). */
+  enums(s: number): number {
+    return this.i[s * I + I0 + 7]!;
   }
   side(s: number): number { return this.getBits(s, P.SIDE_SHIFT, 3); }
   setSide(s: number, v: number): void { this.setBits(s, P.SIDE_SHIFT, 3, v); }
