@@ -185,7 +185,7 @@ export class Engine {
     this.defaultMaxOpenOrders = options.defaultMaxOpenOrders ?? 10_000;
     const capacity = options.initialOrderCapacity ?? 1 << 12;
     this.store = new OrderStore(capacity);
-    this.byOrderId = new IdIndex(2 ** Math.ceil(Math.log2(capacity * 2)));
+    this.byOrderId = new IdIndex();
     this.clOrd = new ClOrdIndex(this.store);
     this.events = new EventLog();
     this.accounts.push(this.makeAccount(FEE_ACCOUNT_ID, 'fees', ''));

@@ -1,102 +1,99 @@
 /**
- * orderId -> slot: open addressing with linear probing over a Float64Array of keys and an
- * Int32Array of values; 12 bytes a bucket, no per-entry objects (a Map costs ~3x that).
+ * orderId -> slot. orderIds are dense and increasing (1, 2, 3 ... for accepted orders), so the map
+ * is a direct-mapped array cut into pages of PAGE ids: `pages[(id >> BITS) - base][id & MASK]`.
+ * Lookups are two dependent loads, inserts go to the newest (hot) page, and a page is dropped
+ * when its last order ends, so memory follows the ids still in use: 4 bytes an order when they are
+ * dense, at worst one 4 KiB page per straggler (an old order alone in its page).
  *
- * orderIds are dense and increasing, so the hash is the identity on the low bits: recent orders sit
- * in adjacent buckets (cache-friendly) and never collide with each other. Deletion leaves a
- * tombstone rather than shifting entries back: with dense keys the occupied buckets form long runs,
- * and a backward shift would scan to the end of the run on every delete (measured: 60 µs a
- * cancel with 1M resting orders). Tombstones are reused by later ids and purged by a rebuild when
- * they fill a quarter of the table.
+ * A hash table was measured first and failed here: with identity hashing the dense ids form one
+ * long run of occupied buckets, so deletes (backward shift) and misses (tombstones) scanned the
+ * whole run (60 µs a cancel at 1M resting orders); a scrambling hash costs a cache miss per insert.
  */
-const EMPTY = 0; // orderIds start at 1
-const TOMB = -1;
+const BITS = 10;
+const PAGE = 1 << BITS;
+const MASK = PAGE - 1;
+const NONE = -1;
 
 export class IdIndex {
-  private keys: Float64Array;
-  private vals: Int32Array;
-  private mask: number;
+  /** pages[i] covers ids [(base + i) << BITS, (base + i + 1) << BITS); null once emptied */
+  private pages: (Int32Array | null)[] = [];
+  private counts: number[] = [];
+  private base = 0;
+  /** index of the first page still holding an id */
+  private front = 0;
   size = 0;
-  private tombs = 0;
 
-  constructor(capacityPow2 = 1 << 12) {
-    this.keys = new Float64Array(capacityPow2);
-    this.vals = new Int32Array(capacityPow2);
-    this.mask = capacityPow2 - 1;
+  get(id: number): number {
+    const p = Math.floor(id / PAGE) - this.base;
+    if (p < 0 || p >= this.pages.length) return NONE;
+    const page = this.pages[p];
+    return page === null || page === undefined ? NONE : page[id & MASK]!;
   }
 
-  private static hash(key: number): number {
-    return (key ^ ((key / 4294967296) >>> 0)) >>> 0;
+  set(id: number, slot: number): void {
+    const pageNo = Math.floor(id / PAGE);
+    if (this.pages.length === 0) this.base = pageNo;
+    if (pageNo < this.base) this.extendDown(pageNo);
+    const p = pageNo - this.base;
+    while (this.pages.length <= p) {
+      this.pages.push(null);
+      this.counts.push(0);
+    }
+    let page = this.pages[p]!;
+    if (page === null) {
+      if (p < this.front) this.front = p;
+      page = new Int32Array(PAGE).fill(NONE);
+      this.pages[p] = page;
+    }
+    const k = id & MASK;
+    if (page[k] === NONE) {
+      this.counts[p]!++;
+      this.size++;
+    }
+    page[k] = slot;
   }
 
-  get(key: number): number {
-    const keys = this.keys;
-    let i = IdIndex.hash(key) & this.mask;
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) return this.vals[i]!;
-      if (k === EMPTY) return -1;
-      i = (i + 1) & this.mask;
+  delete(id: number): boolean {
+    const p = Math.floor(id / PAGE) - this.base;
+    if (p < 0 || p >= this.pages.length) return false;
+    const page = this.pages[p];
+    if (page === null || page === undefined) return false;
+    const k = id & MASK;
+    if (page[k] === NONE) return false;
+    page[k] = NONE;
+    this.size--;
+    // the newest page stays even when empty: the next ids land in it (no allocation per order)
+    if (--this.counts[p]! === 0 && p !== this.pages.length - 1) {
+      this.pages[p] = null;
+      if (p === this.front) this.trimFront();
+    }
+    return true;
+  }
+
+  /** Advances past leading empty pages; drops them in bulk so the array shift is amortised. */
+  private trimFront(): void {
+    let n = this.front;
+    while (n < this.pages.length - 1 && this.pages[n] === null) n++;
+    this.front = n;
+    if (n >= 64 && n * 2 >= this.pages.length) {
+      this.pages.splice(0, n);
+      this.counts.splice(0, n);
+      this.base += n;
+      this.front = 0;
     }
   }
 
-  set(key: number, val: number): void {
-    if ((this.size + this.tombs + 1) * 4 > this.keys.length * 3 || this.size * 2 >= this.keys.length) this.rebuild();
-    const keys = this.keys;
-    let i = IdIndex.hash(key) & this.mask;
-    let tomb = -1;
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) {
-        this.vals[i] = val;
-        return;
-      }
-      if (k === TOMB && tomb < 0) tomb = i;
-      else if (k === EMPTY) break;
-      i = (i + 1) & this.mask;
-    }
-    if (tomb >= 0) {
-      i = tomb;
-      this.tombs--;
-    }
-    keys[i] = key;
-    this.vals[i] = val;
-    this.size++;
-  }
-
-  delete(key: number): boolean {
-    const keys = this.keys;
-    let i = IdIndex.hash(key) & this.mask;
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) {
-        keys[i] = TOMB;
-        this.size--;
-        this.tombs++;
-        return true;
-      }
-      if (k === EMPTY) return false;
-      i = (i + 1) & this.mask;
-    }
-  }
-
-  /** Re-inserts the live entries: doubles the table when it is half full, else only drops tombstones. */
-  private rebuild(): void {
-    const oldKeys = this.keys;
-    const oldVals = this.vals;
-    const cap = this.size * 2 >= oldKeys.length ? oldKeys.length * 2 : oldKeys.length;
-    this.keys = new Float64Array(cap);
-    this.vals = new Int32Array(cap);
-    this.mask = cap - 1;
-    this.size = 0;
-    this.tombs = 0;
-    for (let i = 0; i < oldKeys.length; i++) {
-      const k = oldKeys[i]!;
-      if (k !== EMPTY && k !== TOMB) this.set(k, oldVals[i]!);
-    }
+  private extendDown(pageNo: number): void {
+    const n = this.base - pageNo;
+    this.pages.unshift(...new Array<null>(n).fill(null));
+    this.counts.unshift(...new Array<number>(n).fill(0));
+    this.base = pageNo;
+    this.front = 0;
   }
 
   byteSize(): number {
-    return this.keys.byteLength + this.vals.byteLength;
+    let pages = 0;
+    for (const p of this.pages) if (p !== null) pages++;
+    return pages * PAGE * 4 + this.pages.length * 16;
   }
 }
