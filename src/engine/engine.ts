@@ -40,6 +40,7 @@ import type {
 } from './commands.js';
 import { AccountEventKind, Ev, EventLog } from './events.js';
 import { IdIndex } from './idIndex.js';
+import { MAX_MINOR, PairTable } from './pairTable.js';
 import { enumOrdType, enumPostOnly, enumSide, enumStatus, enumStp, enumTif, NIL, OrderStore } from './orderStore.js';
 import {
   ASSET_RE,
@@ -105,12 +106,8 @@ export interface Account {
   openCount: number;
   openHead: number;
   openTail: number;
-  /** [total, reserved] per asset index */
-  bal: Float64Array;
-  /** symbolIdx -> [tradingDay, filledLots, workingLots] */
-  daily: Map<number, Float64Array>;
-  /** symbolIdx -> lots (overrides the symbol's dailyAccountQtyLimit) */
-  dailyLimits: Map<number, number>;
+  /** symbolIdx -> lots (overrides the symbol's dailyAccountQtyLimit); null until one is set */
+  dailyLimits: Map<number, number> | null;
 }
 
 export interface Transfer {
@@ -165,6 +162,10 @@ export class Engine {
   readonly symbols: Sym[] = [];
   readonly symbolByName = new Map<string, number>();
   readonly accounts: Account[] = [];
+  /** (account, asset) -> [total, reserved], minor units */
+  readonly wallets = new PairTable(2);
+  /** (account, symbol) -> [trading day, filled lots that day, working lots] */
+  readonly dailies = new PairTable(3);
   readonly transfers = new Map<string, Transfer>();
   /** closed orders kept for dedupe: [orderId, utcDayClosed] in closing order */
   retained: number[] = [];
@@ -253,10 +254,10 @@ export class Engine {
     if (!Number.isInteger(c.decimals) || c.decimals < 0 || c.decimals > 12)
       return this.reject(Code.INVALID_REQUEST, 'decimals must be an integer in [0, 12]');
     if (this.assetByName.has(c.asset)) return this.reject(Code.ALREADY_EXISTS, `asset ${c.asset} exists`);
+    if (this.assets.length > MAX_MINOR) return this.reject(Code.INVALID_CONFIG, `at most ${MAX_MINOR + 1} assets`);
     const idx = this.assets.length;
     this.assets.push({ idx, name: c.asset, decimals: c.decimals, supplyMinor: 0 });
     this.assetByName.set(c.asset, idx);
-    for (const a of this.accounts) a.bal = growBalances(a.bal, this.assets.length);
     const at = this.events.begin(Ev.ASSET);
     const b = this.events.buf;
     b[at] = idx;
@@ -268,9 +269,11 @@ export class Engine {
   private addSymbol(c: AddSymbolCmd): Code {
     const cfg = c.config;
     if (cfg === null || typeof cfg !== 'object') return this.reject(Code.INVALID_REQUEST, 'config must be an object');
+    if (!jsonSafe(cfg)) return this.reject(Code.INVALID_CONFIG, 'config values must be strings, finite numbers, booleans, arrays or objects');
     if (typeof cfg.symbol !== 'string' || !SYMBOL_RE.test(cfg.symbol))
       return this.reject(Code.INVALID_REQUEST, 'symbol must be 1-24 of A-Z0-9._- starting with a letter or digit');
     if (this.symbolByName.has(cfg.symbol)) return this.reject(Code.ALREADY_EXISTS, `symbol ${cfg.symbol} exists`);
+    if (this.symbols.length > MAX_MINOR) return this.reject(Code.INVALID_CONFIG, `at most ${MAX_MINOR + 1} symbols`);
     const baseIdx = typeof cfg.base === 'string' ? this.assetByName.get(cfg.base) : undefined;
     const quoteIdx = typeof cfg.quote === 'string' ? this.assetByName.get(cfg.quote) : undefined;
     if (baseIdx === undefined || quoteIdx === undefined || baseIdx === quoteIdx)
@@ -313,6 +316,7 @@ export class Engine {
     const idx = typeof c.symbol === 'string' ? this.symbolByName.get(c.symbol) : undefined;
     if (idx === undefined) return this.reject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
     if (c.changes === null || typeof c.changes !== 'object') return this.reject(Code.INVALID_REQUEST, 'changes must be an object');
+    if (!jsonSafe(c.changes)) return this.reject(Code.INVALID_CONFIG, 'config values must be strings, finite numbers, booleans, arrays or objects');
     const sym = this.symbols[idx]!;
     for (const key of Object.keys(c.changes))
       if (['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'state'].includes(key))
@@ -379,9 +383,7 @@ export class Engine {
       openCount: 0,
       openHead: NIL,
       openTail: NIL,
-      bal: new Float64Array(Math.max(2, this.assets.length * 2)),
-      daily: new Map(),
-      dailyLimits: new Map(),
+      dailyLimits: null,
     };
   }
 
@@ -392,7 +394,6 @@ export class Engine {
       return this.reject(Code.INVALID_REQUEST, 'apiKeyHash must be a string of at most 256 characters');
     const id = this.accounts.length;
     const acct = this.makeAccount(id, c.name, c.apiKeyHash ?? '');
-    acct.bal = growBalances(acct.bal, this.assets.length);
     this.accounts.push(acct);
     this.emitAccount(acct, AccountEventKind.CREATED);
     return Code.OK;
@@ -452,8 +453,8 @@ export class Engine {
     }
     a.maxOpenOrders = maxOpen;
     for (const [si, lots] of limits) {
-      if (lots < 0) a.dailyLimits.delete(si);
-      else a.dailyLimits.set(si, lots);
+      if (lots < 0) a.dailyLimits?.delete(si);
+      else (a.dailyLimits ??= new Map()).set(si, lots);
     }
     this.emitAccount(a, AccountEventKind.LIMITS);
     return Code.OK;
@@ -482,7 +483,7 @@ export class Engine {
       asset.supplyMinor += c.amountMinor;
       this.applyBalance(a, assetIdx, c.amountMinor, 0, BalanceCause.DEPOSIT, 0, c.transferId);
     } else {
-      const available = a.bal[assetIdx * 2]! - a.bal[assetIdx * 2 + 1]!;
+      const available = this.available(a.id, assetIdx);
       if (c.amountMinor > available) return this.reject(Code.INSUFFICIENT_FUNDS, 'withdrawal exceeds available balance');
       asset.supplyMinor -= c.amountMinor;
       this.applyBalance(a, assetIdx, -c.amountMinor, 0, BalanceCause.WITHDRAW, 0, c.transferId);
@@ -505,8 +506,8 @@ export class Engine {
 
   /** Changes a balance and records why. The only writer of `bal`. */
   private applyBalance(a: Account, assetIdx: number, dTotal: number, dReserved: number, cause: BalanceCause, refId: number, refStr?: string): void {
-    const bal = a.bal;
-    const i = assetIdx * 2;
+    const i = this.wallets.findOrAdd(a.id, assetIdx) * 2;
+    const bal = this.wallets.data;
     const total = (bal[i] = bal[i]! + dTotal);
     const reserved = (bal[i + 1] = bal[i + 1]! + dReserved);
     const at = this.events.begin(Ev.BALANCE);
@@ -590,12 +591,13 @@ export class Engine {
     if (reservePx * qty * p.k > p.maxNotionalMinor) return this.rejectOrder(c, Code.MAX_NOTIONAL_EXCEEDED);
     const maxOpen = a.maxOpenOrders < 0 ? this.defaultMaxOpenOrders : a.maxOpenOrders;
     if (a.openCount >= maxOpen) return this.rejectOrder(c, Code.MAX_OPEN_ORDERS_EXCEEDED);
-    const limit = a.dailyLimits.get(symIdx) ?? p.dailyLimitLots;
+    const limit = a.dailyLimits?.get(symIdx) ?? p.dailyLimitLots;
     if (limit >= 0 && this.dailyUsed(a, sym) + qty > limit) return this.rejectOrder(c, Code.DAILY_LIMIT_EXCEEDED);
     if (postOnly && opp.n > 0 && crosses(side, c.priceTicks!, opp.bestPrice())) return this.rejectOrder(c, Code.POST_ONLY_WOULD_TRADE);
     const reserveAsset = side === Side.BUY ? sym.quoteIdx : sym.baseIdx;
-    const reserveAmount = side === Side.BUY ? reservePx * qty * p.k : qty * p.lotMinor;
-    if (reserveAmount > a.bal[reserveAsset * 2]! - a.bal[reserveAsset * 2 + 1]!) return this.rejectOrder(c, Code.INSUFFICIENT_FUNDS);
+    const noLiquidity = type === OrdType.MARKET && reservePx === 0; // accepted, expires at once, reserves nothing
+    const reserveAmount = noLiquidity ? 0 : side === Side.BUY ? reservePx * qty * p.k : qty * p.lotMinor;
+    if (reserveAmount > this.available(a.id, reserveAsset)) return this.rejectOrder(c, Code.INSUFFICIENT_FUNDS);
 
     // accepted: from here on nothing can fail
     const s = this.store;
@@ -620,7 +622,7 @@ export class Engine {
     this.byOrderId.set(orderId, slot);
     if (clOrdId !== undefined) this.clOrd.insert(slot);
     this.linkAccount(a, slot);
-    this.dailyOf(a, sym)[2]! += qty;
+    this.addDaily(a, sym, 0, qty);
     this.emitExec(slot, ExecType.NEW, Reason.NONE, 0, 0, 0, 0);
     if (reserveAmount > 0) this.applyBalance(a, reserveAsset, 0, reserveAmount, BalanceCause.RESERVE, orderId);
 
@@ -629,7 +631,7 @@ export class Engine {
       this.runStops(sym);
       return Code.OK;
     }
-    if (type === OrdType.MARKET && reservePx === 0) {
+    if (noLiquidity) {
       this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.NO_LIQUIDITY);
       return Code.OK;
     }
@@ -709,26 +711,31 @@ export class Engine {
     return priceTicks >= low && priceTicks <= high;
   }
 
-  /** Filled today + working, read without changing anything (checks run before any mutation). */
-  private dailyUsed(a: Account, sym: Sym): number {
-    const d = a.daily.get(sym.idx);
-    if (d === undefined) return 0;
-    return (d[0] === this.tradingDay(sym) ? d[1]! : 0) + d[2]!;
+  /** Available = total - reserved (0 for an asset the account never held). */
+  private available(accountId: number, assetIdx: number): number {
+    const r = this.wallets.find(accountId, assetIdx);
+    return r < 0 ? 0 : this.wallets.data[r * 2]! - this.wallets.data[r * 2 + 1]!;
   }
 
-  /** The account's counters for this symbol's trading day (filled resets when the day changes). */
-  private dailyOf(a: Account, sym: Sym): Float64Array {
-    let d = a.daily.get(sym.idx);
+  /** Filled today + working, read without changing anything (checks run before any mutation). */
+  private dailyUsed(a: Account, sym: Sym): number {
+    const r = this.dailies.find(a.id, sym.idx);
+    if (r < 0) return 0;
+    const d = this.dailies.data;
+    return (d[r * 3] === this.tradingDay(sym) ? d[r * 3 + 1]! : 0) + d[r * 3 + 2]!;
+  }
+
+  /** Adds to the account's filled-today and working quantities; filled resets when the day changes. */
+  private addDaily(a: Account, sym: Sym, filled: number, working: number): void {
+    const i = this.dailies.findOrAdd(a.id, sym.idx) * 3;
+    const d = this.dailies.data;
     const day = this.tradingDay(sym);
-    if (d === undefined) {
-      d = new Float64Array(3);
-      d[0] = day;
-      a.daily.set(sym.idx, d);
-    } else if (d[0] !== day) {
-      d[0] = day;
-      d[1] = 0; // filled resets; working (open GTC orders) carries over
+    if (d[i] !== day) {
+      d[i] = day;
+      d[i + 1] = 0; // working (open GTC orders) carries over
     }
-    return d;
+    d[i + 1]! += filled;
+    d[i + 2]! += working;
   }
 
   private linkAccount(a: Account, slot: number): void {
@@ -903,12 +910,13 @@ export class Engine {
     s.setSeq(slot, this.lastSeq);
     const sym = this.symbols[s.symbolIdx(slot)]!;
     const a = this.accounts[s.accountIdx(slot)]!;
-    this.dailyOf(a, sym)[2]! -= d;
+    this.addDaily(a, sym, 0, -d);
     this.releaseFor(slot, a, sym, d);
   }
 
   private releaseFor(slot: number, a: Account, sym: Sym, lots: number): void {
     const s = this.store;
+    if (s.priceTicks(slot) === 0) return; // a market order that met no liquidity reserved nothing
     if (s.side(slot) === Side.BUY) {
       const amt = s.priceTicks(slot) * lots * sym.p.k;
       if (amt > 0) this.applyBalance(a, sym.quoteIdx, 0, -amt, BalanceCause.RELEASE, s.orderId(slot));
@@ -980,12 +988,8 @@ export class Engine {
     const fees = this.accounts[FEE_ACCOUNT_ID]!;
     if (buyerFee > 0) this.applyBalance(fees, sym.baseIdx, buyerFee, 0, BalanceCause.FEE, tradeId);
     if (sellerFee > 0) this.applyBalance(fees, sym.quoteIdx, sellerFee, 0, BalanceCause.FEE, tradeId);
-    const dBuy = this.dailyOf(buyerAcct, sym);
-    dBuy[1]! += q;
-    dBuy[2]! -= q;
-    const dSell = this.dailyOf(sellerAcct, sym);
-    dSell[1]! += q;
-    dSell[2]! -= q;
+    this.addDaily(buyerAcct, sym, q, -q);
+    this.addDaily(sellerAcct, sym, q, -q);
 
     // the maker leaves the book when done; its level shrinks either way
     if (makerLeft === 0) {
@@ -1097,7 +1101,7 @@ export class Engine {
       } else if (wasPending) {
         this.removeStop(sym, slot);
       }
-      this.dailyOf(a, sym)[2]! -= leaves;
+      this.addDaily(a, sym, 0, -leaves);
       this.releaseFor(slot, a, sym, leaves);
     }
     this.finish(slot);
@@ -1256,7 +1260,7 @@ export class Engine {
     if (newQty > p.maxQtyLots) return no(Code.MAX_QTY_EXCEEDED);
     if (newPx !== oldPx && !this.inBand(sym, newPx)) return no(Code.PRICE_OUTSIDE_BAND);
     if (newPx * newQty * p.k > p.maxNotionalMinor) return no(Code.MAX_NOTIONAL_EXCEEDED);
-    const limit = a.dailyLimits.get(sym.idx) ?? p.dailyLimitLots;
+    const limit = a.dailyLimits?.get(sym.idx) ?? p.dailyLimitLots;
     const dQty = newQty - oldQty;
     if (dQty > 0 && limit >= 0 && this.dailyUsed(a, sym) + dQty > limit) return no(Code.DAILY_LIMIT_EXCEEDED);
     if (s.postOnly(slot) === 1 && wouldCross) return no(Code.POST_ONLY_WOULD_TRADE);
@@ -1264,7 +1268,7 @@ export class Engine {
     const newLeaves = newQty - filled;
     const reserveAsset = side === Side.BUY ? sym.quoteIdx : sym.baseIdx;
     const dReserve = side === Side.BUY ? (newPx * newLeaves - oldPx * oldLeaves) * p.k : (newLeaves - oldLeaves) * p.lotMinor;
-    if (dReserve > 0 && dReserve > a.bal[reserveAsset * 2]! - a.bal[reserveAsset * 2 + 1]!) return no(Code.INSUFFICIENT_FUNDS);
+    if (dReserve > 0 && dReserve > this.available(a.id, reserveAsset)) return no(Code.INSUFFICIENT_FUNDS);
 
     // accepted
     this.rememberOriginal(slot);
@@ -1286,7 +1290,7 @@ export class Engine {
     s.setPriceTicks(slot, newPx);
     s.setUpdatedAtUs(slot, this.nowUs);
     s.setSeq(slot, this.lastSeq);
-    this.dailyOf(a, sym)[2]! += dQty;
+    this.addDaily(a, sym, 0, dQty);
     this.emitExec(slot, ExecType.REPLACED, Reason.NONE, 0, 0, 0, 0);
     if (dReserve !== 0) this.applyBalance(a, reserveAsset, 0, dReserve, dReserve > 0 ? BalanceCause.RESERVE : BalanceCause.RELEASE, orderId);
     if (!onBook) return Code.OK; // a pending stop: new values apply at trigger
@@ -1481,8 +1485,9 @@ export class Engine {
     const a = this.acct(accountId);
     const idx = typeof asset === 'string' ? this.assetByName.get(asset) : undefined;
     if (a === null || idx === undefined) return null;
-    const total = a.bal[idx * 2]!;
-    const reserved = a.bal[idx * 2 + 1]!;
+    const r = this.wallets.find(a.id, idx);
+    const total = r < 0 ? 0 : this.wallets.data[r * 2]!;
+    const reserved = r < 0 ? 0 : this.wallets.data[r * 2 + 1]!;
     return { totalMinor: total, reservedMinor: reserved, availableMinor: total - reserved };
   }
 
@@ -1649,9 +1654,7 @@ export class Engine {
 
   /** @internal for snapshot: a fresh account record */
   newAccountRecord(id: number, name: string, apiKeyHash: string): Account {
-    const a = this.makeAccount(id, name, apiKeyHash);
-    a.bal = growBalances(a.bal, this.assets.length);
-    return a;
+    return this.makeAccount(id, name, apiKeyHash);
   }
 
   /** @internal for snapshot: a fresh symbol record */
@@ -1718,11 +1721,17 @@ export interface RestoredOrder {
 
 // ------------------------------------------------------------------ helpers (pure)
 
-function growBalances(bal: Float64Array, assets: number): Float64Array {
-  if (bal.length >= assets * 2) return bal;
-  const next = new Float64Array(Math.max(assets * 2, bal.length * 2));
-  next.set(bal);
-  return next;
+/** Whether a value survives JSON unchanged (no NaN / Infinity / undefined / functions), bounded in depth and size. */
+function jsonSafe(v: unknown, depth = 0): boolean {
+  if (depth > 4) return false;
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.length <= 64 && v.every((x) => jsonSafe(x, depth + 1));
+  if (typeof v === 'object') {
+    const entries = Object.entries(v as object);
+    return entries.length <= 64 && entries.every(([, x]) => x !== undefined && jsonSafe(x, depth + 1));
+  }
+  return false;
 }
 
 /** A JSON-safe deep copy of config data from outside (drops functions, prototypes, cycles fail). */

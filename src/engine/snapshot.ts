@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { OrdStatus, Side } from '../domain/codes.js';
 import { Engine, type EngineOptions, type RestoredOrder } from './engine.js';
 import { NIL } from './orderStore.js';
+import type { PairTable } from './pairTable.js';
 import { parseSymbolConfig } from './symbols.js';
 
 const MAGIC = 'SEQXSNAP 1\n';
@@ -27,7 +28,11 @@ interface CanonicalState {
     buyStops: number[];
     sellStops: number[];
   }[];
-  accounts: [number, string, string, boolean, number, number[], number[][], number[][]][];
+  accounts: [number, string, string, boolean, number, number[][]][];
+  /** [accountId, assetIdx, total, reserved], sorted */
+  wallets: number[][];
+  /** [accountId, symbolIdx, day, filled, working], sorted */
+  dailies: number[][];
   orders: (number | string | null | number[])[][];
   retained: number[];
   aliases: [string, number][];
@@ -41,7 +46,7 @@ function isLive(status: number): boolean {
 function canonical(e: Engine, withClock: boolean): CanonicalState {
   const s = e.store;
   const slots: number[] = [];
-  for (let slot = 0; slot < s.capacity; slot++) if (s.orderId(slot) > 0) slots.push(slot);
+  for (let slot = 0; slot < s.highWater(); slot++) if (s.orderId(slot) > 0) slots.push(slot);
   slots.sort((x, y) => s.orderId(x) - s.orderId(y));
   const bookIds = (side: Engine['symbols'][number]['bids']) => {
     const ids: number[] = [];
@@ -69,10 +74,10 @@ function canonical(e: Engine, withClock: boolean): CanonicalState {
       a.apiKeyHash,
       a.enabled,
       a.maxOpenOrders,
-      Array.from(a.bal.subarray(0, e.assets.length * 2)),
-      [...a.daily.entries()].sort((x, y) => x[0] - y[0]).map(([k, d]) => [k, d[0]!, d[1]!, d[2]!]),
-      [...a.dailyLimits.entries()].sort((x, y) => x[0] - y[0]),
+      a.dailyLimits === null ? [] : [...a.dailyLimits.entries()].sort((x, y) => x[0] - y[0]),
     ]),
+    wallets: tableRows(e.wallets),
+    dailies: tableRows(e.dailies),
     orders: slots.map((slot) => [
       s.orderId(slot),
       s.clOrdId[slot] ?? null,
@@ -101,6 +106,20 @@ function canonical(e: Engine, withClock: boolean): CanonicalState {
   };
 }
 
+/** A PairTable's rows as [account, minor, ...fields], sorted by (account, minor): canonical. */
+function tableRows(t: PairTable): number[][] {
+  const rows: number[][] = [];
+  for (const [account, minor, rec] of t.entries()) rows.push([account, minor, ...t.data.subarray(rec * t.width, (rec + 1) * t.width)]);
+  return rows.sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]!);
+}
+
+function loadRows(t: PairTable, rows: number[][]): void {
+  for (const row of rows) {
+    const rec = t.findOrAdd(row[0]!, row[1]!);
+    t.data.set(row.slice(2), rec * t.width);
+  }
+}
+
 export function writeSnapshot(e: Engine): Uint8Array {
   return Buffer.from(MAGIC + JSON.stringify(canonical(e, true)));
 }
@@ -120,15 +139,15 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
     e.assetByName.set(name, e.assets.length - 1);
   }
   e.accounts.length = 0;
-  for (const [id, name, keyHash, enabled, maxOpen, bal, daily, limits] of st.accounts) {
+  for (const [id, name, keyHash, enabled, maxOpen, limits] of st.accounts) {
     const a = e.newAccountRecord(id, name, keyHash);
     a.enabled = enabled;
     a.maxOpenOrders = maxOpen;
-    a.bal.set(bal);
-    for (const [k, day, filled, working] of daily) a.daily.set(k!, Float64Array.of(day!, filled!, working!));
-    for (const [k, v] of limits) a.dailyLimits.set(k!, v!);
+    for (const [k, v] of limits) (a.dailyLimits ??= new Map()).set(k!, v!);
     e.accounts.push(a);
   }
+  loadRows(e.wallets, st.wallets);
+  loadRows(e.dailies, st.dailies);
   st.symbols.forEach((x, idx) => {
     const cfg = x.config as Parameters<typeof parseSymbolConfig>[0];
     const baseIdx = e.assetByName.get(cfg.base)!;
@@ -187,9 +206,10 @@ export function checkInvariants(e: Engine): void {
     throw new Error(`invariant broken: ${msg}`);
   };
   const nAssets = e.assets.length;
-  const needReserved = e.accounts.map(() => new Array<number>(nAssets).fill(0));
+  const key = (account: number, asset: number) => account * 2 ** 20 + asset;
+  const needReserved = new Map<number, number>();
   const openCount = e.accounts.map(() => 0);
-  for (let slot = 0; slot < s.capacity; slot++) {
+  for (let slot = 0; slot < s.highWater(); slot++) {
     const id = s.orderId(slot);
     if (id === 0 || !isLive(s.status(slot))) continue;
     const sym = e.symbols[s.symbolIdx(slot)]!;
@@ -198,22 +218,26 @@ export function checkInvariants(e: Engine): void {
     if (s.filledLots(slot) < 0) fail(`order ${id} has negative filled`);
     const acct = s.accountIdx(slot);
     openCount[acct]!++;
-    if (s.side(slot) === Side.BUY) needReserved[acct]![sym.quoteIdx]! += s.priceTicks(slot) * leaves * sym.p.k;
-    else needReserved[acct]![sym.baseIdx]! += leaves * sym.p.lotMinor;
+    const k = s.side(slot) === Side.BUY ? key(acct, sym.quoteIdx) : key(acct, sym.baseIdx);
+    const need = s.side(slot) === Side.BUY ? s.priceTicks(slot) * leaves * sym.p.k : leaves * sym.p.lotMinor;
+    needReserved.set(k, (needReserved.get(k) ?? 0) + need);
     if (s.status(slot) !== OrdStatus.PENDING_TRIGGER && s.level(slot) === NIL) fail(`order ${id} is live but not on the book`);
   }
+  for (const a of e.accounts) if (a.openCount !== openCount[a.id]) fail(`account ${a.id} open count ${a.openCount} != ${openCount[a.id]}`);
   const supply = new Array<number>(nAssets).fill(0);
-  for (const a of e.accounts) {
-    if (a.openCount !== openCount[a.id]) fail(`account ${a.id} open count ${a.openCount} != ${openCount[a.id]}`);
-    for (let i = 0; i < nAssets; i++) {
-      const total = a.bal[i * 2]!;
-      const reserved = a.bal[i * 2 + 1]!;
-      if (!Number.isSafeInteger(total) || !Number.isSafeInteger(reserved)) fail(`account ${a.id} ${e.assets[i]!.name} not an exact integer`);
-      if (reserved < 0 || total < reserved) fail(`account ${a.id} ${e.assets[i]!.name}: total ${total} reserved ${reserved}`);
-      if (reserved !== needReserved[a.id]![i]) fail(`account ${a.id} ${e.assets[i]!.name}: reserved ${reserved} but open orders need ${needReserved[a.id]![i]}`);
-      supply[i]! += total;
-    }
+  const w = e.wallets;
+  for (const [account, asset, rec] of w.entries()) {
+    const total = w.data[rec * 2]!;
+    const reserved = w.data[rec * 2 + 1]!;
+    const name = `account ${account} ${e.assets[asset]?.name}`;
+    if (!Number.isSafeInteger(total) || !Number.isSafeInteger(reserved)) fail(`${name} not an exact integer`);
+    if (reserved < 0 || total < reserved) fail(`${name}: total ${total} reserved ${reserved}`);
+    const need = needReserved.get(key(account, asset)) ?? 0;
+    if (reserved !== need) fail(`${name}: reserved ${reserved} but open orders need ${need}`);
+    needReserved.delete(key(account, asset));
+    supply[asset]! += total;
   }
+  for (const [k, need] of needReserved) if (need !== 0) fail(`account ${Math.floor(k / 2 ** 20)} has open orders needing ${need} of an asset it never held`);
   for (let i = 0; i < nAssets; i++)
     if (supply[i] !== e.assets[i]!.supplyMinor) fail(`asset ${e.assets[i]!.name}: balances sum ${supply[i]} != deposits - withdrawals ${e.assets[i]!.supplyMinor}`);
   for (const sym of e.symbols) {
