@@ -108,6 +108,17 @@ export interface Account {
   openTail: number;
   /** symbolIdx -> lots (overrides the symbol's dailyAccountQtyLimit); null until one is set */
   dailyLimits: Map<number, number> | null;
+  /**
+   * Cache of the table records for the symbol this account used last (an account mostly trades
+   * one symbol at a time): its base and quote wallet rows and its daily row. Not state: derived,
+   * rebuilt on a miss. Records never move, so the indexes stay valid.
+   */
+  cSym: number;
+  cBaseAsset: number;
+  cQuoteAsset: number;
+  cBase: number;
+  cQuote: number;
+  cDaily: number;
 }
 
 export interface Transfer {
@@ -384,6 +395,12 @@ export class Engine {
       openHead: NIL,
       openTail: NIL,
       dailyLimits: null,
+      cSym: -1,
+      cBaseAsset: -1,
+      cQuoteAsset: -1,
+      cBase: -1,
+      cQuote: -1,
+      cDaily: -1,
     };
   }
 
@@ -483,7 +500,7 @@ export class Engine {
       asset.supplyMinor += c.amountMinor;
       this.applyBalance(a, assetIdx, c.amountMinor, 0, BalanceCause.DEPOSIT, 0, c.transferId);
     } else {
-      const available = this.available(a.id, assetIdx);
+      const available = this.available(a, assetIdx);
       if (c.amountMinor > available) return this.reject(Code.INSUFFICIENT_FUNDS, 'withdrawal exceeds available balance');
       asset.supplyMinor -= c.amountMinor;
       this.applyBalance(a, assetIdx, -c.amountMinor, 0, BalanceCause.WITHDRAW, 0, c.transferId);
@@ -506,7 +523,7 @@ export class Engine {
 
   /** Changes a balance and records why. The only writer of `bal`. */
   private applyBalance(a: Account, assetIdx: number, dTotal: number, dReserved: number, cause: BalanceCause, refId: number, refStr?: string): void {
-    const i = this.wallets.findOrAdd(a.id, assetIdx) * 2;
+    const i = this.walletRec(a, assetIdx) * 2;
     const bal = this.wallets.data;
     const total = (bal[i] = bal[i]! + dTotal);
     const reserved = (bal[i + 1] = bal[i + 1]! + dReserved);
@@ -560,6 +577,7 @@ export class Engine {
     if (symIdx === undefined) return this.rejectOrder(c, Code.UNKNOWN_SYMBOL);
     const sym = this.symbols[symIdx]!;
     if (!a.enabled) return this.rejectOrder(c, Code.ACCOUNT_DISABLED);
+    this.cacheSymbol(a, sym);
 
     if (clOrdId !== undefined) {
       const prior = this.findClOrd(a.id, clOrdId);
@@ -597,7 +615,7 @@ export class Engine {
     const reserveAsset = side === Side.BUY ? sym.quoteIdx : sym.baseIdx;
     const noLiquidity = type === OrdType.MARKET && reservePx === 0; // accepted, expires at once, reserves nothing
     const reserveAmount = noLiquidity ? 0 : side === Side.BUY ? reservePx * qty * p.k : qty * p.lotMinor;
-    if (reserveAmount > this.available(a.id, reserveAsset)) return this.rejectOrder(c, Code.INSUFFICIENT_FUNDS);
+    if (reserveAmount > this.available(a, reserveAsset)) return this.rejectOrder(c, Code.INSUFFICIENT_FUNDS);
 
     // accepted: from here on nothing can fail
     const s = this.store;
@@ -711,23 +729,43 @@ export class Engine {
     return priceTicks >= low && priceTicks <= high;
   }
 
-  /** Available = total - reserved (0 for an asset the account never held). */
-  private available(accountId: number, assetIdx: number): number {
-    const r = this.wallets.find(accountId, assetIdx);
-    return r < 0 ? 0 : this.wallets.data[r * 2]! - this.wallets.data[r * 2 + 1]!;
+  /** Points the account's record cache at `sym` (creating zero rows, which are not state). */
+  private cacheSymbol(a: Account, sym: Sym): void {
+    if (a.cSym === sym.idx) return;
+    a.cSym = sym.idx;
+    a.cBaseAsset = sym.baseIdx;
+    a.cQuoteAsset = sym.quoteIdx;
+    a.cBase = this.wallets.findOrAdd(a.id, sym.baseIdx);
+    a.cQuote = this.wallets.findOrAdd(a.id, sym.quoteIdx);
+    a.cDaily = this.dailies.findOrAdd(a.id, sym.idx);
+  }
+
+  private walletRec(a: Account, assetIdx: number): number {
+    if (assetIdx === a.cBaseAsset) return a.cBase;
+    if (assetIdx === a.cQuoteAsset) return a.cQuote;
+    return this.wallets.findOrAdd(a.id, assetIdx);
+  }
+
+  private dailyRec(a: Account, sym: Sym): number {
+    return a.cSym === sym.idx ? a.cDaily : this.dailies.findOrAdd(a.id, sym.idx);
+  }
+
+  /** Available = total - reserved. */
+  private available(a: Account, assetIdx: number): number {
+    const r = this.walletRec(a, assetIdx) * 2;
+    return this.wallets.data[r]! - this.wallets.data[r + 1]!;
   }
 
   /** Filled today + working, read without changing anything (checks run before any mutation). */
   private dailyUsed(a: Account, sym: Sym): number {
-    const r = this.dailies.find(a.id, sym.idx);
-    if (r < 0) return 0;
+    const r = this.dailyRec(a, sym) * 3;
     const d = this.dailies.data;
-    return (d[r * 3] === this.tradingDay(sym) ? d[r * 3 + 1]! : 0) + d[r * 3 + 2]!;
+    return (d[r] === this.tradingDay(sym) ? d[r + 1]! : 0) + d[r + 2]!;
   }
 
   /** Adds to the account's filled-today and working quantities; filled resets when the day changes. */
   private addDaily(a: Account, sym: Sym, filled: number, working: number): void {
-    const i = this.dailies.findOrAdd(a.id, sym.idx) * 3;
+    const i = this.dailyRec(a, sym) * 3;
     const d = this.dailies.data;
     const day = this.tradingDay(sym);
     if (d[i] !== day) {
@@ -975,6 +1013,8 @@ export class Engine {
     const seller = takerSide === Side.BUY ? maker : taker;
     const buyerAcct = this.accounts[s.accountIdx(buyer)]!;
     const sellerAcct = this.accounts[s.accountIdx(seller)]!;
+    this.cacheSymbol(buyerAcct, sym);
+    this.cacheSymbol(sellerAcct, sym);
     const notional = px * q * p.k;
     const baseAmt = q * p.lotMinor;
     const buyerBps = buyer === taker ? p.takerFeeBps : p.makerFeeBps;
@@ -1258,7 +1298,8 @@ export class Engine {
     if (newQty <= filled) return no(Code.INVALID_QUANTITY);
     if (newQty < p.minQtyLots) return no(Code.INVALID_QUANTITY);
     if (newQty > p.maxQtyLots) return no(Code.MAX_QTY_EXCEEDED);
-    if (newPx !== oldPx && !this.inBand(sym, newPx)) return no(Code.PRICE_OUTSIDE_BAND);
+    // a pure decrease only reduces risk; anything else is checked as a new order would be
+    if ((newPx !== oldPx || newQty > oldQty) && !this.inBand(sym, newPx)) return no(Code.PRICE_OUTSIDE_BAND);
     if (newPx * newQty * p.k > p.maxNotionalMinor) return no(Code.MAX_NOTIONAL_EXCEEDED);
     const limit = a.dailyLimits?.get(sym.idx) ?? p.dailyLimitLots;
     const dQty = newQty - oldQty;
@@ -1268,7 +1309,7 @@ export class Engine {
     const newLeaves = newQty - filled;
     const reserveAsset = side === Side.BUY ? sym.quoteIdx : sym.baseIdx;
     const dReserve = side === Side.BUY ? (newPx * newLeaves - oldPx * oldLeaves) * p.k : (newLeaves - oldLeaves) * p.lotMinor;
-    if (dReserve > 0 && dReserve > this.available(a.id, reserveAsset)) return no(Code.INSUFFICIENT_FUNDS);
+    if (dReserve > 0 && dReserve > this.available(a, reserveAsset)) return no(Code.INSUFFICIENT_FUNDS);
 
     // accepted
     this.rememberOriginal(slot);

@@ -106,10 +106,16 @@ function canonical(e: Engine, withClock: boolean): CanonicalState {
   };
 }
 
-/** A PairTable's rows as [account, minor, ...fields], sorted by (account, minor): canonical. */
+/** A PairTable's non-empty rows as [account, minor, ...fields], sorted by (account, minor): canonical. */
 function tableRows(t: PairTable): number[][] {
   const rows: number[][] = [];
-  for (const [account, minor, rec] of t.entries()) rows.push([account, minor, ...t.data.subarray(rec * t.width, (rec + 1) * t.width)]);
+  for (const [account, minor, rec] of t.entries()) {
+    const fields = Array.from(t.data.subarray(rec * t.width, (rec + 1) * t.width));
+    // an all-zero row means the same as no row (wallets: [total, reserved]; dailies: [day, filled,
+    // working] with nothing filled or working), so it is not state: lookups may create such rows
+    if (fields.every((v, i) => v === 0 || (t.width === 3 && i === 0))) continue;
+    rows.push([account, minor, ...fields]);
+  }
   return rows.sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]!);
 }
 
