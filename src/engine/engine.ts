@@ -379,7 +379,8 @@ export class Engine {
 
   /** UTC day of the symbol's current trading day (see docs/engine.md, Time). */
   private tradingDay(sym: Sym): number {
-    return sym.p.session === null ? Math.floor(this.nowUs / DAY_US) : sym.sessionDay;
+    // currentDay is floor(nowUs / DAY_US): midnight is always a timer, so runTimers keeps it current
+    return sym.p.session === null ? this.currentDay : sym.sessionDay;
   }
 
   // ------------------------------------------------------------------ admin: accounts, transfers
@@ -1376,8 +1377,11 @@ export class Engine {
   // ------------------------------------------------------------------ time
 
   private runTimers(now: number): void {
+    const day = Math.floor(now / DAY_US);
+    const firstCommand = this.currentDay < 0;
+    let dayRolled = day !== this.currentDay && !firstCommand;
+    this.currentDay = day; // before anything below reads the trading day
     for (;;) {
-      const day = Math.floor(now / DAY_US);
       let next = NO_TIMER;
       // GTD expiries first, in (expireTime, orderId) order
       while (this.gtd.size > 0 && this.gtd.topTime() <= now) {
@@ -1404,13 +1408,10 @@ export class Engine {
         if (sym.nextBoundaryUs < next) next = sym.nextBoundaryUs;
       }
       // UTC day roll-over: DAY orders of round-the-clock symbols, dedupe window
-      if (day !== this.currentDay) {
-        const first = this.currentDay < 0;
-        this.currentDay = day;
-        if (!first) {
-          for (const sym of this.symbols) if (sym.p.session === null) this.expireDayOrders(sym);
-          this.evictRetained(day);
-        }
+      if (dayRolled) {
+        dayRolled = false;
+        for (const sym of this.symbols) if (sym.p.session === null) this.expireDayOrders(sym);
+        this.evictRetained(day);
       }
       const midnight = (day + 1) * DAY_US;
       if (midnight < next) next = midnight;
