@@ -827,7 +827,7 @@ export class Engine {
         if (leaves === 0) break outer;
         const nextM = s.next(m);
         if (s.accountIdx(m) === acctIdx) {
-          if (this.selfTrade(slot, m, opp)) {
+          if (this.selfTrade(slot, m)) {
             takerCanceled = true;
             break outer;
           }
@@ -899,7 +899,7 @@ export class Engine {
   }
 
   /** Self-trade between the incoming order and maker `m` of the same account; true = taker is done. */
-  private selfTrade(slot: number, m: number, opp: BookSide): boolean {
+  private selfTrade(slot: number, m: number): boolean {
     const s = this.store;
     const mode = s.stp(slot);
     if (mode === Stp.CANCEL_NEWEST) return true;
@@ -916,7 +916,7 @@ export class Engine {
     const makerLeaves = s.qtyLots(m) - s.filledLots(m);
     const d = takerLeaves < makerLeaves ? takerLeaves : makerLeaves;
     if (makerLeaves === d) this.closeOrder(m, OrdStatus.CANCELED, ExecType.CANCELED, Reason.STP);
-    else this.decrementResting(m, d, opp);
+    else this.decrementResting(m, d);
     if (takerLeaves === d) return true;
     this.shrink(slot, d);
     this.emitExec(slot, ExecType.RESTATED, Reason.STP, 0, 0, 0, 0);
@@ -924,20 +924,34 @@ export class Engine {
   }
 
   /** Reduces a resting order's qty by d keeping its place (STP decrement). */
-  private decrementResting(m: number, d: number, side: BookSide): void {
-    const s = this.store;
-    const l = s.level(m);
-    this.levels.qtyLots[l]! -= d;
+  private decrementResting(m: number, d: number): void {
     this.shrink(m, d);
     this.emitExec(m, ExecType.RESTATED, Reason.STP, 0, 0, 0, 0);
+    this.reduceOnBook(m, d);
+  }
+
+  /** The order's level loses d lots and the order keeps its place (ITCH "order cancel"). */
+  private reduceOnBook(slot: number, d: number): void {
+    const s = this.store;
+    this.levels.qtyLots[s.level(slot)]! -= d;
     const at = this.events.begin(Ev.BOOK_CANCEL);
     const b = this.events.buf;
-    b[at] = s.symbolIdx(m);
-    b[at + 1] = s.orderId(m);
-    b[at + 2] = side.isBid ? Side.BUY : Side.SELL;
-    b[at + 3] = s.priceTicks(m);
+    b[at] = s.symbolIdx(slot);
+    b[at + 1] = s.orderId(slot);
+    b[at + 2] = s.side(slot);
+    b[at + 3] = s.priceTicks(slot);
     b[at + 4] = d;
-    b[at + 5] = s.qtyLots(m) - s.filledLots(m);
+    b[at + 5] = s.qtyLots(slot) - s.filledLots(slot);
+  }
+
+  private emitBookDelete(symIdx: number, orderId: number, side: number, priceTicks: number, lots: number): void {
+    const at = this.events.begin(Ev.BOOK_DELETE);
+    const b = this.events.buf;
+    b[at] = symIdx;
+    b[at + 1] = orderId;
+    b[at + 2] = side;
+    b[at + 3] = priceTicks;
+    b[at + 4] = lots;
   }
 
   /** qty -= d with the reservation and daily working quantity released (book level left to caller). */
@@ -1132,13 +1146,7 @@ export class Engine {
         const side = s.side(slot) === Side.BUY ? sym.bids : sym.asks;
         const px = s.priceTicks(slot);
         side.remove(slot, leaves);
-        const at = this.events.begin(Ev.BOOK_DELETE);
-        const b = this.events.buf;
-        b[at] = sym.idx;
-        b[at + 1] = s.orderId(slot);
-        b[at + 2] = s.side(slot);
-        b[at + 3] = px;
-        b[at + 4] = leaves;
+        this.emitBookDelete(sym.idx, s.orderId(slot), s.side(slot), px, leaves);
       } else if (wasPending) {
         this.removeStop(sym, slot);
       }
@@ -1337,26 +1345,12 @@ export class Engine {
     if (dReserve !== 0) this.applyBalance(a, reserveAsset, 0, dReserve, dReserve > 0 ? BalanceCause.RESERVE : BalanceCause.RELEASE, orderId);
     if (!onBook) return Code.OK; // a pending stop: new values apply at trigger
     if (keepsPriority) {
-      this.levels.qtyLots[s.level(slot)]! -= oldLeaves - newLeaves;
-      const at = this.events.begin(Ev.BOOK_CANCEL);
-      const bb = this.events.buf;
-      bb[at] = sym.idx;
-      bb[at + 1] = orderId;
-      bb[at + 2] = side;
-      bb[at + 3] = newPx;
-      bb[at + 4] = oldLeaves - newLeaves;
-      bb[at + 5] = newLeaves;
+      this.reduceOnBook(slot, oldLeaves - newLeaves);
       return Code.OK;
     }
     if (!moves) return Code.OK; // only the clOrdId changed
     if (wouldCross) {
-      const at = this.events.begin(Ev.BOOK_DELETE);
-      const bb = this.events.buf;
-      bb[at] = sym.idx;
-      bb[at + 1] = orderId;
-      bb[at + 2] = side;
-      bb[at + 3] = oldPx;
-      bb[at + 4] = oldLeaves;
+      this.emitBookDelete(sym.idx, orderId, side, oldPx, oldLeaves);
       this.execute(slot, sym, newPx);
       this.runStops(sym);
       return Code.OK;
