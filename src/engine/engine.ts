@@ -1308,7 +1308,8 @@ export class Engine {
     if (newQty < p.minQtyLots) return no(Code.INVALID_QUANTITY);
     if (newQty > p.maxQtyLots) return no(Code.MAX_QTY_EXCEEDED);
     // a pure decrease only reduces risk; anything else is checked as a new order would be
-    if ((newPx !== oldPx || newQty > oldQty) && !this.inBand(sym, newPx)) return no(Code.PRICE_OUTSIDE_BAND);
+    const hasLimitPx = type === OrdType.LIMIT || type === OrdType.STOP_LIMIT; // a stop's price is its reservation, not collared
+    if (hasLimitPx && (newPx !== oldPx || newQty > oldQty) && !this.inBand(sym, newPx)) return no(Code.PRICE_OUTSIDE_BAND);
     if (newPx * newQty * p.k > p.maxNotionalMinor) return no(Code.MAX_NOTIONAL_EXCEEDED);
     const limit = a.dailyLimits?.get(sym.idx) ?? p.dailyLimitLots;
     const dQty = newQty - oldQty;
