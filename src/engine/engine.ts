@@ -198,7 +198,7 @@ export class Engine {
     const capacity = options.initialOrderCapacity ?? 1 << 12;
     this.store = new OrderStore(capacity);
     this.byOrderId = new IdIndex();
-    this.clOrd = new ClOrdIndex(this.store);
+    this.clOrd = new ClOrdIndex(this.store, 2 ** Math.ceil(Math.log2(capacity * 2)));
     this.events = new EventLog();
     this.accounts.push(this.makeAccount(FEE_ACCOUNT_ID, 'fees', ''));
   }
