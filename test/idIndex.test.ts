@@ -68,3 +68,40 @@ describe('ClOrdIndex', () => {
     expect(idx.find(0, 'nope')).toBe(-1);
   });
 });
+
+import { PriceMap } from '../src/engine/priceMap.js';
+
+describe('PriceMap (price -> level, backward-shift deletion)', () => {
+  it('behaves like a Map under clustered prices with heavy churn', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 9_900, max: 10_100 })), { maxLength: 3000 }), (ops) => {
+        const m = new PriceMap(8);
+        const ref = new Map<number, number>();
+        for (const [add, px] of ops) {
+          if (add) {
+            m.set(px, px * 3);
+            ref.set(px, px * 3);
+          } else {
+            m.delete(px);
+            ref.delete(px);
+          }
+          expect(m.size).toBe(ref.size);
+        }
+        for (let px = 9_890; px <= 10_110; px++) expect(m.get(px)).toBe(ref.get(px) ?? -1);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('handles prices beyond 2^32 ticks', () => {
+    const m = new PriceMap();
+    const big = 2 ** 40 + 7;
+    m.set(big, 5);
+    m.set(7, 6);
+    expect(m.get(big)).toBe(5);
+    expect(m.get(7)).toBe(6);
+    m.delete(big);
+    expect(m.get(big)).toBe(-1);
+    expect(m.get(7)).toBe(6);
+  });
+});

@@ -5,6 +5,7 @@
  * order store's prev/next columns (O(1) removal by slot). Levels live in a shared LevelStore.
  */
 import { NIL, type OrderStore } from './orderStore.js';
+import { PriceMap } from './priceMap.js';
 
 export class LevelStore {
   priceTicks = new Float64Array(1024);
@@ -62,7 +63,7 @@ export class BookSide {
   keys = new Float64Array(64);
   lvls = new Int32Array(64);
   n = 0;
-  private byPrice = new Map<number, number>();
+  private byPrice = new PriceMap();
 
   constructor(
     readonly isBid: boolean,
@@ -85,14 +86,13 @@ export class BookSide {
   }
 
   levelOf(priceTicks: number): number {
-    const l = this.byPrice.get(priceTicks);
-    return l === undefined ? NIL : l;
+    return this.byPrice.get(priceTicks);
   }
 
   /** Appends the order at the tail of its price level (creating the level). */
   append(slot: number, priceTicks: number, qtyLots: number): void {
     let l = this.byPrice.get(priceTicks);
-    if (l === undefined) l = this.insertLevel(priceTicks);
+    if (l === NIL) l = this.insertLevel(priceTicks);
     const lv = this.levels;
     const s = this.store;
     const tail = lv.tail[l]!;
