@@ -1,7 +1,10 @@
 /**
- * (account, clOrdId) -> order slot, for idempotency. Open addressing over an Int32Array of slots;
- * the key is read back from the order store (accountIdx and clOrdId columns), so an entry costs
- * 4-8 bytes and no string is copied. Replaced orders' former clOrdIds are kept in `aliases`.
+ * (account, clOrdId) -> order slot, for idempotency. Open addressing over typed arrays: a bucket
+ * holds the slot and the key's 32-bit hash; the key itself is read back from the order store
+ * (accountIdx and clOrdId columns), so no string is copied. Keeping the hash in the bucket lets a
+ * probe skip most string compares and lets deletion (backward shift) and growth move entries
+ * without hashing strings again (the profile showed rehashing strings in `remove` dominating once
+ * the dedupe window was full). Replaced orders' former clOrdIds are kept in `aliases`.
  */
 import type { OrderStore } from './orderStore.js';
 
@@ -10,53 +13,58 @@ const EMPTY = -1;
 export function clOrdHash(accountIdx: number, clOrdId: string): number {
   let h = Math.imul(accountIdx ^ 0x811c9dc5, 0x01000193);
   for (let i = 0; i < clOrdId.length; i++) h = Math.imul(h ^ clOrdId.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> 15)) >>> 0;
+  return (h ^ (h >>> 15)) | 0;
 }
 
 export class ClOrdIndex {
-  private table: Int32Array;
+  private slots: Int32Array;
+  private hashes: Int32Array;
   private mask: number;
   size = 0;
   /** "accountIdx:clOrdId" -> orderId, for ids an order had before a replace */
   aliases = new Map<string, number>();
 
   constructor(private readonly store: OrderStore, capacityPow2 = 1 << 12) {
-    this.table = new Int32Array(capacityPow2).fill(EMPTY);
+    this.slots = new Int32Array(capacityPow2).fill(EMPTY);
+    this.hashes = new Int32Array(capacityPow2);
     this.mask = capacityPow2 - 1;
   }
 
   find(accountIdx: number, clOrdId: string): number {
-    const t = this.table;
+    const h = clOrdHash(accountIdx, clOrdId);
+    const slots = this.slots;
     const s = this.store;
-    let i = clOrdHash(accountIdx, clOrdId) & this.mask;
+    let i = h & this.mask;
     for (;;) {
-      const slot = t[i]!;
+      const slot = slots[i]!;
       if (slot === EMPTY) return EMPTY;
-      if (s.accountIdx(slot) === accountIdx && s.clOrdId[slot] === clOrdId) return slot;
+      if (this.hashes[i] === h && s.accountIdx(slot) === accountIdx && s.clOrdId[slot] === clOrdId) return slot;
       i = (i + 1) & this.mask;
     }
   }
 
   insert(slot: number): void {
-    if ((this.size + 1) * 2 > this.table.length) this.grow();
-    this.place(slot);
+    if ((this.size + 1) * 2 > this.slots.length) this.grow();
+    this.place(slot, clOrdHash(this.store.accountIdx(slot), this.store.clOrdId[slot]!));
     this.size++;
   }
 
-  private place(slot: number): void {
-    const t = this.table;
-    let i = clOrdHash(this.store.accountIdx(slot), this.store.clOrdId[slot]!) & this.mask;
-    while (t[i] !== EMPTY) i = (i + 1) & this.mask;
-    t[i] = slot;
+  private place(slot: number, h: number): void {
+    let i = h & this.mask;
+    while (this.slots[i] !== EMPTY) i = (i + 1) & this.mask;
+    this.slots[i] = slot;
+    this.hashes[i] = h;
   }
 
+  /** Removes the entry of `slot` (call before its clOrdId is cleared from the store). */
   remove(slot: number): void {
-    const t = this.table;
+    const slots = this.slots;
+    const hashes = this.hashes;
     const mask = this.mask;
     const s = this.store;
     let i = clOrdHash(s.accountIdx(slot), s.clOrdId[slot]!) & mask;
     for (;;) {
-      const v = t[i]!;
+      const v = slots[i]!;
       if (v === EMPTY) return;
       if (v === slot) break;
       i = (i + 1) & mask;
@@ -64,24 +72,27 @@ export class ClOrdIndex {
     let hole = i;
     let j = (i + 1) & mask;
     for (;;) {
-      const v = t[j]!;
+      const v = slots[j]!;
       if (v === EMPTY) break;
-      const home = clOrdHash(s.accountIdx(v), s.clOrdId[v]!) & mask;
+      const home = hashes[j]! & mask;
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
-        t[hole] = v;
+        slots[hole] = v;
+        hashes[hole] = hashes[j]!;
         hole = j;
       }
       j = (j + 1) & mask;
     }
-    t[hole] = EMPTY;
+    slots[hole] = EMPTY;
     this.size--;
   }
 
   private grow(): void {
-    const old = this.table;
-    this.table = new Int32Array(old.length * 2).fill(EMPTY);
-    this.mask = this.table.length - 1;
-    for (let i = 0; i < old.length; i++) if (old[i] !== EMPTY) this.place(old[i]!);
+    const oldSlots = this.slots;
+    const oldHashes = this.hashes;
+    this.slots = new Int32Array(oldSlots.length * 2).fill(EMPTY);
+    this.hashes = new Int32Array(oldSlots.length * 2);
+    this.mask = this.slots.length - 1;
+    for (let i = 0; i < oldSlots.length; i++) if (oldSlots[i] !== EMPTY) this.place(oldSlots[i]!, oldHashes[i]!);
   }
 }

@@ -40,6 +40,7 @@ import type {
 } from './commands.js';
 import { AccountEventKind, Ev, EventLog } from './events.js';
 import { IdIndex } from './idIndex.js';
+import { RetainQueue } from './retainQueue.js';
 import { MAX_MINOR, PairTable } from './pairTable.js';
 import { enumOrdType, enumPostOnly, enumSide, enumStatus, enumStp, enumTif, NIL, OrderStore } from './orderStore.js';
 import {
@@ -179,8 +180,7 @@ export class Engine {
   readonly dailies = new PairTable(3);
   readonly transfers = new Map<string, Transfer>();
   /** closed orders kept for dedupe: [orderId, utcDayClosed] in closing order */
-  retained: number[] = [];
-  retainedHead = 0;
+  readonly retained = new RetainQueue();
   nextOrderId = 1;
   nextTradeId = 1;
   lastSeq = 0;
@@ -1161,8 +1161,8 @@ export class Engine {
     const s = this.store;
     this.unlinkAccount(this.accounts[s.accountIdx(slot)]!, slot);
     if (s.clOrdId[slot] !== undefined) {
-      this.retained.push(s.orderId(slot), Math.floor(this.nowUs / DAY_US));
-      if ((this.retained.length - this.retainedHead) / 2 > this.dedupeCapacity) this.evictRetained(-1);
+      this.retained.push(s.orderId(slot), this.currentDay);
+      if (this.retained.size > this.dedupeCapacity) this.evictRetained(-1);
     } else {
       this.byOrderId.delete(s.orderId(slot));
       s.free(slot);
@@ -1172,18 +1172,12 @@ export class Engine {
   /** Forgets the oldest closed orders: one (day < 0), or all closed before UTC day `day`. */
   private evictRetained(day: number): void {
     const r = this.retained;
-    while (this.retainedHead < r.length) {
-      const orderId = r[this.retainedHead]!;
-      const closedDay = r[this.retainedHead + 1]!;
-      if (day >= 0 && closedDay >= day) break;
-      this.retainedHead += 2;
-      const slot = this.byOrderId.get(orderId);
+    while (r.size > 0) {
+      if (day >= 0 && r.oldestDay() >= day) break;
+      const slot = this.byOrderId.get(r.oldestOrderId());
+      r.shift();
       if (slot !== NIL) this.forget(slot);
       if (day < 0) break;
-    }
-    if (this.retainedHead > 4096 && this.retainedHead * 2 > r.length) {
-      this.retained = r.slice(this.retainedHead);
-      this.retainedHead = 0;
     }
   }
 

@@ -100,7 +100,7 @@ function canonical(e: Engine, withClock: boolean): CanonicalState {
       s.seq(slot),
       s.original.get(slot) ?? null,
     ]),
-    retained: e.retained.slice(e.retainedHead),
+    retained: e.retained.toArray(),
     aliases: [...e.clOrd.aliases.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)),
     transfers: [...e.transfers.entries()].map(([id, t]) => [id, t.accountId, t.assetIdx, t.amountMinor, t.kind]),
   };
@@ -189,8 +189,7 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
     sym.buyStops = x.buyStops.map((id) => e.byOrderId.get(id));
     sym.sellStops = x.sellStops.map((id) => e.byOrderId.get(id));
   });
-  e.retained = st.retained.slice();
-  e.retainedHead = 0;
+  for (let i = 0; i < st.retained.length; i += 2) e.retained.push(st.retained[i]!, st.retained[i + 1]!);
   for (const [k, v] of st.aliases) e.clOrd.aliases.set(k, v);
   for (const [id, accountId, assetIdx, amountMinor, kind] of st.transfers)
     e.transfers.set(id, { accountId, assetIdx, amountMinor, kind: kind as 1 | 2 });
