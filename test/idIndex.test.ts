@@ -52,7 +52,7 @@ describe('ClOrdIndex', () => {
     for (let i = 0; i < 40; i++) {
       const s = store.alloc();
       store.setAccountIdx(s, i % 3);
-      store.clOrdId[s] = `c${i % 10}`;
+      store.setClOrdId(s, `c${i % 10}`);
       idx.insert(s);
       slots.push(s);
     }
@@ -63,7 +63,7 @@ describe('ClOrdIndex', () => {
       // (account, clOrdId) pairs repeat every 30: any slot with that pair that was not removed
       expect(found).toBeGreaterThanOrEqual(0);
       expect(store.accountIdx(found)).toBe(i % 3);
-      expect(store.clOrdId[found]).toBe(`c${i % 10}`);
+      expect(store.clOrdIdOf(found)).toBe(`c${i % 10}`);
     }
     expect(idx.find(0, 'nope')).toBe(-1);
   });

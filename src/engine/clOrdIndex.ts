@@ -38,14 +38,14 @@ export class ClOrdIndex {
     for (;;) {
       const slot = slots[i]!;
       if (slot === EMPTY) return EMPTY;
-      if (this.hashes[i] === h && s.accountIdx(slot) === accountIdx && s.clOrdId[slot] === clOrdId) return slot;
+      if (this.hashes[i] === h && s.accountIdx(slot) === accountIdx && s.clOrdIdOf(slot) === clOrdId) return slot;
       i = (i + 1) & this.mask;
     }
   }
 
   insert(slot: number): void {
     if ((this.size + 1) * 2 > this.slots.length) this.grow();
-    this.place(slot, clOrdHash(this.store.accountIdx(slot), this.store.clOrdId[slot]!));
+    this.place(slot, clOrdHash(this.store.accountIdx(slot), this.store.clOrdIdOf(slot)!));
     this.size++;
   }
 
@@ -62,7 +62,7 @@ export class ClOrdIndex {
     const hashes = this.hashes;
     const mask = this.mask;
     const s = this.store;
-    let i = clOrdHash(s.accountIdx(slot), s.clOrdId[slot]!) & mask;
+    let i = clOrdHash(s.accountIdx(slot), s.clOrdIdOf(slot)!) & mask;
     for (;;) {
       const v = slots[i]!;
       if (v === EMPTY) return;

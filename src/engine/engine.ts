@@ -631,7 +631,7 @@ export class Engine {
     s.setAccountIdx(slot, a.id);
     s.setSymbolIdx(slot, symIdx);
     s.initEnums(slot, side, type, tif, hasStop ? OrdStatus.PENDING_TRIGGER : OrdStatus.NEW, postOnly ? 1 : 0, stp);
-    s.clOrdId[slot] = clOrdId;
+    s.setClOrdId(slot, clOrdId);
     if (hasStop) s.stopPriceTicks.set(slot, c.stopPriceTicks!);
     if (tif === Tif.GTD) {
       s.expireTimeUs.set(slot, c.expireTimeUs!);
@@ -980,7 +980,7 @@ export class Engine {
 
   private rememberOriginal(slot: number): void {
     const s = this.store;
-    if (s.clOrdId[slot] !== undefined && !s.original.has(slot)) s.original.set(slot, [s.qtyLots(slot), s.priceTicks(slot)]);
+    if (s.clOrdIdOf(slot) !== undefined && !s.original.has(slot)) s.original.set(slot, [s.qtyLots(slot), s.priceTicks(slot)]);
   }
 
   /** One match: q lots at the maker's price px. Settles both sides and reports it. */
@@ -1160,7 +1160,7 @@ export class Engine {
   private finish(slot: number): void {
     const s = this.store;
     this.unlinkAccount(this.accounts[s.accountIdx(slot)]!, slot);
-    if (s.clOrdId[slot] !== undefined) {
+    if (s.clOrdIdOf(slot) !== undefined) {
       this.retained.push(s.orderId(slot), this.currentDay);
       if (this.retained.size > this.dedupeCapacity) this.evictRetained(-1);
     } else {
@@ -1281,7 +1281,7 @@ export class Engine {
     if (reqClOrd !== undefined && (typeof reqClOrd !== 'string' || !CLORDID_RE.test(reqClOrd))) return no(Code.INVALID_REQUEST);
     const newQty = c.qtyLots ?? oldQty;
     const newPx = c.priceTicks ?? oldPx;
-    const clOrdChanges = reqClOrd !== undefined && reqClOrd !== s.clOrdId[slot];
+    const clOrdChanges = reqClOrd !== undefined && reqClOrd !== s.clOrdIdOf(slot);
     if (newQty === oldQty && newPx === oldPx && !clOrdChanges) {
       // nothing to change (a retried replace): answer with the order as it is
       this.emitExec(slot, ExecType.ORDER_STATUS, Reason.NONE, 0, 0, 0, 0);
@@ -1318,12 +1318,12 @@ export class Engine {
     // accepted
     this.rememberOriginal(slot);
     if (clOrdChanges) {
-      const old = s.clOrdId[slot];
+      const old = s.clOrdIdOf(slot);
       if (old !== undefined) {
         this.clOrd.remove(slot);
         this.clOrd.aliases.set(`${a.id}:${old}`, orderId);
       }
-      s.clOrdId[slot] = reqClOrd;
+      s.setClOrdId(slot, reqClOrd);
       this.clOrd.insert(slot);
     }
     const keepsPriority = newPx === oldPx && newQty < oldQty;
@@ -1452,7 +1452,7 @@ export class Engine {
     b[at + 18] = liquidity;
     b[at + 19] = 0;
     b[at + 20] = reason;
-    const cl = s.clOrdId[slot];
+    const cl = s.clOrdIdOf(slot);
     b[at + 21] = cl === undefined ? -1 : ev.str(cl);
     b[at + 22] = s.expireTimeUs.size === 0 ? 0 : (s.expireTimeUs.get(slot) ?? 0);
     b[at + 23] = s.createdAtUs(slot);
@@ -1490,7 +1490,7 @@ export class Engine {
     const status = s.status(slot) as OrdStatus;
     return {
       orderId: s.orderId(slot),
-      clOrdId: s.clOrdId[slot] ?? null,
+      clOrdId: s.clOrdIdOf(slot) ?? null,
       accountId: s.accountIdx(slot),
       symbol: this.symbols[s.symbolIdx(slot)]!.name,
       side: s.side(slot) as Side,
@@ -1661,7 +1661,7 @@ export class Engine {
     s.setStatus(slot, o.status);
     s.setPostOnly(slot, o.postOnly);
     s.setStp(slot, o.stp);
-    s.clOrdId[slot] = o.clOrdId ?? undefined;
+    s.setClOrdId(slot, o.clOrdId ?? undefined);
     if (o.stopPriceTicks > 0) s.stopPriceTicks.set(slot, o.stopPriceTicks);
     if (o.expireTimeUs > 0) {
       s.expireTimeUs.set(slot, o.expireTimeUs);

@@ -10,7 +10,7 @@
  *   f64: 0 orderId, 1 priceTicks, 2 qtyLots, 3 filledLots, 4 cumNotional, 5 createdAtUs,
  *        6 updatedAtUs, 7 seq
  *   i32: 0 accountIdx, 1 symbolIdx, 2 prev, 3 next, 4 level, 5 acctPrev, 6 acctNext,
- *        7 packed enums: side 2 bits | ordType 3 | tif 3 | status 3 | postOnly 1 | stp 3
+ *        7 packed enums: side 2 bits | ordType 3 | tif 3 | status 3 | postOnly 1 | stp 3 | hasClOrdId 1
  */
 export const NIL = -1;
 
@@ -21,6 +21,7 @@ export const enumTif = (e: number) => (e >>> 5) & 7;
 export const enumStatus = (e: number) => (e >>> 8) & 7;
 export const enumPostOnly = (e: number) => (e >>> 11) & 1;
 export const enumStp = (e: number) => (e >>> 12) & 7;
+export const enumHasClOrdId = (e: number) => (e >>> 15) & 1;
 
 const F = 12; // f64 per record
 const I = 24; // i32 per record
@@ -34,13 +35,15 @@ const enum P {
   STATUS_SHIFT = 8,
   POST_SHIFT = 11,
   STP_SHIFT = 12,
+  HAS_CLORDID_SHIFT = 15,
 }
 
 export class OrderStore {
   capacity: number;
   private f: Float64Array;
   private i: Int32Array;
-  clOrdId: (string | undefined)[] = [];
+  /** read through clOrdIdOf(): the record's flag says whether to look (saves a cache miss) */
+  private clOrdIds: (string | undefined)[] = [];
   stopPriceTicks = new Map<number, number>(); // slot -> stop price
   expireTimeUs = new Map<number, number>(); // slot -> GTD expiry
   /** slot -> [qty, price] as first submitted, recorded when a replace / STP changes them */
@@ -70,7 +73,7 @@ export class OrderStore {
     } else {
       if (this.used === this.capacity) this.grow();
       slot = this.used++;
-      this.clOrdId.push(undefined);
+      this.clOrdIds.push(undefined);
     }
     const fb = slot * F;
     const f = this.f;
@@ -97,7 +100,7 @@ export class OrderStore {
   }
 
   free(slot: number): void {
-    this.clOrdId[slot] = undefined;
+    if (this.hasClOrdId(slot)) this.clOrdIds[slot] = undefined;
     this.f[slot * F] = 0;
     this.i[slot * I + I0 + 7] = 0;
     if (this.stopPriceTicks.size !== 0) this.stopPriceTicks.delete(slot);
@@ -180,6 +183,12 @@ export class OrderStore {
   /** The packed enums, for readers that need several (see the unpack helpers below). */
   enums(s: number): number {
     return this.i[s * I + I0 + 7]!;
+  }
+  hasClOrdId(s: number): boolean { return this.getBits(s, P.HAS_CLORDID_SHIFT, 1) === 1; }
+  clOrdIdOf(s: number): string | undefined { return this.hasClOrdId(s) ? this.clOrdIds[s] : undefined; }
+  setClOrdId(s: number, v: string | undefined): void {
+    this.clOrdIds[s] = v;
+    this.setBits(s, P.HAS_CLORDID_SHIFT, 1, v === undefined ? 0 : 1);
   }
   side(s: number): number { return this.getBits(s, P.SIDE_SHIFT, 3); }
   setSide(s: number, v: number): void { this.setBits(s, P.SIDE_SHIFT, 3, v); }

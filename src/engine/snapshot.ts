@@ -80,7 +80,7 @@ function canonical(e: Engine, withClock: boolean): CanonicalState {
     dailies: tableRows(e.dailies),
     orders: slots.map((slot) => [
       s.orderId(slot),
-      s.clOrdId[slot] ?? null,
+      s.clOrdIdOf(slot) ?? null,
       s.accountIdx(slot),
       s.symbolIdx(slot),
       s.side(slot),
