@@ -46,7 +46,8 @@ export function measureMemory(n: number, seed: number): MemoryResult {
     mix: DEFAULT_MIX,
     restMeanLots: 50,
   });
-  const r = setupSeqex(w);
+  // no preallocation here: the store grows with the orders, so the measured delta is what they cost
+  const r = setupSeqex(w, { engineOptions: {} });
   const e = r.engine;
   const sym = symbolName(w.spec, 0);
   const cmd: NewOrderCmd = {
