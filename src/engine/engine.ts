@@ -19,7 +19,8 @@ import {
   TradingState,
 } from '../domain/codes.js';
 import { decimalToUnits, isNonNegativeInt, isPositiveInt, MAX_SAFE } from '../domain/decimal.js';
-import { checkInvariants, readSnapshot, stateHashOf, writeSnapshot } from './snapshot.js';
+import { checkInvariants } from './invariants.js';
+import { readSnapshot, stateHashOf, writeSnapshot } from './snapshot.js';
 import { BookSide, LevelStore } from './book.js';
 import { ClOrdIndex } from './clOrdIndex.js';
 import type {
@@ -1655,22 +1656,18 @@ export class Engine {
     s.setSeq(slot, o.seq);
     s.setAccountIdx(slot, o.accountIdx);
     s.setSymbolIdx(slot, o.symbolIdx);
-    s.setSide(slot, o.side);
-    s.setOrdType(slot, o.ordType);
-    s.setTif(slot, o.tif);
-    s.setStatus(slot, o.status);
-    s.setPostOnly(slot, o.postOnly);
-    s.setStp(slot, o.stp);
+    s.initEnums(slot, enumSide(o.enums), enumOrdType(o.enums), enumTif(o.enums), enumStatus(o.enums), enumPostOnly(o.enums), enumStp(o.enums));
     s.setClOrdId(slot, o.clOrdId ?? undefined);
+    const status = enumStatus(o.enums);
     if (o.stopPriceTicks > 0) s.stopPriceTicks.set(slot, o.stopPriceTicks);
     if (o.expireTimeUs > 0) {
       s.expireTimeUs.set(slot, o.expireTimeUs);
-      if (isLive(o.status)) this.gtd.push(o.expireTimeUs, o.orderId);
+      if (isLive(status)) this.gtd.push(o.expireTimeUs, o.orderId);
     }
     if (o.original !== null) s.original.set(slot, [o.original[0], o.original[1]]);
     this.byOrderId.set(o.orderId, slot);
     if (o.clOrdId !== null) this.clOrd.insert(slot);
-    if (isLive(o.status)) this.linkAccount(this.accounts[o.accountIdx]!, slot);
+    if (isLive(status)) this.linkAccount(this.accounts[o.accountIdx]!, slot);
   }
 
   /** @internal used by snapshot restore */
@@ -1732,12 +1729,8 @@ export interface RestoredOrder {
   clOrdId: string | null;
   accountIdx: number;
   symbolIdx: number;
-  side: number;
-  ordType: number;
-  tif: number;
-  status: number;
-  postOnly: number;
-  stp: number;
+  /** packed as OrderStore.enums() */
+  enums: number;
   priceTicks: number;
   stopPriceTicks: number;
   qtyLots: number;

@@ -91,6 +91,16 @@ export class IdIndex {
     this.front = 0;
   }
 
+  /** Calls fn(id, slot) for every entry in ascending id order. */
+  forEach(fn: (id: number, slot: number) => void): void {
+    for (let p = 0; p < this.pages.length; p++) {
+      const page = this.pages[p];
+      if (page === null || page === undefined) continue;
+      const first = (this.base + p) * PAGE;
+      for (let k = 0; k < PAGE; k++) if (page[k] !== NONE) fn(first + k, page[k]!);
+    }
+  }
+
   byteSize(): number {
     let pages = 0;
     for (const p of this.pages) if (p !== null) pages++;
