@@ -725,10 +725,10 @@ export class Engine {
     if (bps < 0) return true;
     const ref = sym.lastPxTicks > 0 ? sym.lastPxTicks : sym.p.referencePxTicks;
     if (ref === 0) return true;
-    // ref <= 2^53 / 10^4 is guaranteed by maxNotional's bound, so these products are exact
-    const low = Math.ceil((ref * (10_000 - bps)) / 10_000);
-    const high = Math.floor((ref * (10_000 + bps)) / 10_000);
-    return priceTicks >= low && priceTicks <= high;
+    // ref <= maxNotional (config and notional checks), so ref * bps <= maxNotional * 10^4 < 2^53:
+    // exact. ceil(ref * (1 - b)) = ref - floor(ref * b) and floor(ref * (1 + b)) = ref + floor(ref * b).
+    const d = Math.floor((ref * bps) / 10_000);
+    return priceTicks >= ref - d && priceTicks <= ref + d;
   }
 
   /** Points the account's record cache at `sym` (creating zero rows, which are not state). */
@@ -1787,7 +1787,9 @@ function crosses(side: Side, priceTicks: number, bestOpposite: number): boolean 
 
 /** Market protection: best opposite price moved by `bps` against the taker, rounded inward to a tick. */
 export function protectionPrice(side: Side, bestOpposite: number, bps: number): number {
-  return side === Side.BUY
-    ? Math.floor((bestOpposite * (10_000 + bps)) / 10_000)
-    : Math.max(1, Math.ceil((bestOpposite * (10_000 - bps)) / 10_000));
+  // floor(p * (1 + b)) = p + floor(p * b); ceil(p * (1 - b)) = p - floor(p * b). p * bps is exact for
+  // any price an order can have (p <= maxNotional, bps < 10^4); a larger stop price gives a huge
+  // reservation price that the notional check then rejects.
+  const d = Math.floor((bestOpposite * bps) / 10_000);
+  return side === Side.BUY ? bestOpposite + d : Math.max(1, bestOpposite - d);
 }

@@ -106,6 +106,7 @@ export function parseSymbolConfig(cfg: SymbolConfig, base: AssetRef, quote: Asse
   if (cfg.referencePrice !== undefined && cfg.referencePrice !== null) {
     const r = decimalToUnits(cfg.referencePrice, cfg.tickSize);
     if (r === null || r < 1) return fail('referencePrice must be a positive multiple of tickSize');
+    if (r * k * minQtyLots > maxNotionalMinor) return fail('referencePrice is above any price an order of minQty could have under maxNotional');
     referencePxTicks = r;
   }
   let session: SymbolParams['session'] = null;

@@ -130,6 +130,8 @@ export function applyOps(r: SeqexRun, w: Workload, from: number, to: number, lat
     side: Side.BUY,
     ordType: OrdType.MARKET,
     qtyLots: 0,
+    // same shape as `lim` (a ring decoder produces one object shape per command type)
+    priceTicks: undefined,
     clOrdId: undefined,
   };
   const cxl: CancelOrderCmd = { type: 'cancelOrder', seq: 0, tsUs: 0, accountId: 0, orderId: 0 };
