@@ -22,7 +22,23 @@ export class ClOrdIndex {
   private mask: number;
   size = 0;
   /** "accountIdx:clOrdId" -> orderId, for ids an order had before a replace */
-  aliases = new Map<string, number>();
+  readonly aliases = new Map<string, number>();
+  /** orderId -> its alias keys, so forgetting an order costs its own aliases, not all of them */
+  private readonly aliasesByOrder = new Map<number, string[]>();
+
+  addAlias(key: string, orderId: number): void {
+    this.aliases.set(key, orderId);
+    const keys = this.aliasesByOrder.get(orderId);
+    if (keys === undefined) this.aliasesByOrder.set(orderId, [key]);
+    else keys.push(key);
+  }
+
+  dropAliases(orderId: number): void {
+    const keys = this.aliasesByOrder.get(orderId);
+    if (keys === undefined) return;
+    for (const k of keys) this.aliases.delete(k);
+    this.aliasesByOrder.delete(orderId);
+  }
 
   constructor(private readonly store: OrderStore, capacityPow2 = 1 << 12) {
     this.slots = new Int32Array(capacityPow2).fill(EMPTY);

@@ -69,6 +69,8 @@ export interface EngineOptions {
   defaultMaxOpenOrders?: number;
   /** order slots preallocated */
   initialOrderCapacity?: number;
+  /** transfer ids kept for deposit / withdraw idempotency, oldest forgotten first */
+  transferDedupeCapacity?: number;
 }
 
 export interface Asset {
@@ -189,6 +191,7 @@ export class Engine {
   currentDay = -1;
   readonly dedupeCapacity: number;
   readonly defaultMaxOpenOrders: number;
+  readonly transferDedupeCapacity: number;
   private nextTimerUs = 0;
   /** ordinal of the next execution report inside the current command (ExecID = seq.ordinal) */
   private execOrdinal = 0;
@@ -196,6 +199,7 @@ export class Engine {
   constructor(options: EngineOptions = {}) {
     this.dedupeCapacity = options.dedupeCapacity ?? 1_000_000;
     this.defaultMaxOpenOrders = options.defaultMaxOpenOrders ?? 10_000;
+    this.transferDedupeCapacity = options.transferDedupeCapacity ?? 1_000_000;
     const capacity = options.initialOrderCapacity ?? 1 << 12;
     this.store = new OrderStore(capacity);
     this.byOrderId = new IdIndex();
@@ -292,7 +296,7 @@ export class Engine {
       return this.reject(Code.INVALID_CONFIG, 'base and quote must be two different known assets');
     let state: TradingState | undefined;
     if (cfg.state !== undefined) {
-      state = STATE_BY_NAME[cfg.state as string];
+      state = Object.hasOwn(STATE_BY_NAME, cfg.state as string) ? STATE_BY_NAME[cfg.state as string] : undefined;
       if (state === undefined) return this.reject(Code.INVALID_CONFIG, 'unknown state');
     }
     const parsed = safeParse(cfg, this.assets[baseIdx]!, this.assets[quoteIdx]!);
@@ -309,7 +313,7 @@ export class Engine {
       quoteIdx,
       state: state ?? (p.session === null || sessionOpen ? TradingState.OPEN : TradingState.CLOSED),
       lastPxTicks: 0,
-      sessionDay: Math.floor(this.nowUs / DAY_US),
+      sessionDay: this.currentDay,
       bids: new BookSide(true, this.levels, this.store),
       asks: new BookSide(false, this.levels, this.store),
       buyStops: [],
@@ -336,8 +340,11 @@ export class Engine {
     const next = { ...sym.config, ...cloneConfig(c.changes as SymbolConfig) } as SymbolConfig;
     const parsed = safeParse(next, this.assets[sym.baseIdx]!, this.assets[sym.quoteIdx]!);
     if (!parsed.ok) return this.reject(Code.INVALID_CONFIG, parsed.message);
+    const hadSession = sym.p.session !== null;
     sym.config = next;
     sym.p = parsed.params;
+    // a session added now starts from today's trading day (the counters of today keep counting)
+    if (!hadSession && sym.p.session !== null) sym.sessionDay = this.currentDay;
     sym.nextBoundaryUs = sym.p.session === null ? NO_TIMER : nextSessionBoundary(sym.p.session, this.nowUs);
     this.nextTimerUs = Math.min(this.nextTimerUs, sym.nextBoundaryUs);
     this.emitSymbol(sym, 2);
@@ -354,8 +361,9 @@ export class Engine {
   }
 
   private changeState(sym: Sym, state: TradingState): void {
-    if (state === TradingState.OPEN && sym.state !== TradingState.OPEN && sym.state !== TradingState.HALTED)
-      sym.sessionDay = Math.floor(this.nowUs / DAY_US);
+    // the trading day is the UTC date of the latest open (scheduled or manual; a resume on the
+    // same date changes nothing)
+    if (state === TradingState.OPEN) sym.sessionDay = this.currentDay;
     sym.state = state;
     this.emitTradingState(sym);
     // a reopened market may have stops whose trigger price was crossed meanwhile
@@ -508,6 +516,8 @@ export class Engine {
       this.applyBalance(a, assetIdx, -c.amountMinor, 0, BalanceCause.WITHDRAW, 0, c.transferId);
     }
     this.transfers.set(c.transferId, { accountId: a.id, assetIdx, amountMinor: c.amountMinor, kind });
+    // oldest transfer ids leave the dedupe window first (Map order is insertion order)
+    if (this.transfers.size > this.transferDedupeCapacity) this.transfers.delete(this.transfers.keys().next().value!);
     this.emitTransfer(a.id, assetIdx, c.amountMinor, kind, c.transferId, false);
     return Code.OK;
   }
@@ -637,6 +647,8 @@ export class Engine {
     if (tif === Tif.GTD) {
       s.expireTimeUs.set(slot, c.expireTimeUs!);
       this.gtd.push(c.expireTimeUs!, orderId);
+      // entries of orders that ended early are skipped lazily; rebuild before they pile up
+      if (this.gtd.size > 2 * s.expireTimeUs.size + 1024) this.rebuildGtd();
       if (c.expireTimeUs! < this.nextTimerUs) this.nextTimerUs = c.expireTimeUs!;
     }
     this.byOrderId.set(orderId, slot);
@@ -1186,9 +1198,7 @@ export class Engine {
     const s = this.store;
     const orderId = s.orderId(slot);
     this.clOrd.remove(slot);
-    if (this.clOrd.aliases.size > 0) {
-      for (const [k, v] of this.clOrd.aliases) if (v === orderId) this.clOrd.aliases.delete(k);
-    }
+    if (this.clOrd.aliases.size > 0) this.clOrd.dropAliases(orderId);
     this.byOrderId.delete(orderId);
     s.free(slot);
   }
@@ -1322,7 +1332,7 @@ export class Engine {
       const old = s.clOrdIdOf(slot);
       if (old !== undefined) {
         this.clOrd.remove(slot);
-        this.clOrd.aliases.set(`${a.id}:${old}`, orderId);
+        this.clOrd.addAlias(`${a.id}:${old}`, orderId);
       }
       s.setClOrdId(slot, reqClOrd);
       this.clOrd.insert(slot);
@@ -1366,48 +1376,59 @@ export class Engine {
 
   // ------------------------------------------------------------------ time
 
+  /**
+   * Runs every timer due at or before `now`, earliest first: UTC midnight (DAY expiry of
+   * round-the-clock symbols, dedupe window), GTD expiries by (time, orderId), session boundaries by
+   * symbol; at equal times in that order. `currentDay` follows the timer being run, so each sees
+   * the trading day of its own time.
+   */
   private runTimers(now: number): void {
-    const day = Math.floor(now / DAY_US);
-    const firstCommand = this.currentDay < 0;
-    let dayRolled = day !== this.currentDay && !firstCommand;
-    this.currentDay = day; // before anything below reads the trading day
+    if (this.currentDay < 0) this.currentDay = Math.floor(now / DAY_US); // the first command: nothing rolls
     for (;;) {
-      let next = NO_TIMER;
-      // GTD expiries first, in (expireTime, orderId) order
-      while (this.gtd.size > 0 && this.gtd.topTime() <= now) {
+      let due = (this.currentDay + 1) * DAY_US;
+      let kind = 0;
+      let symbol: Sym | null = null;
+      if (this.gtd.size > 0 && this.gtd.topTime() < due) {
+        due = this.gtd.topTime();
+        kind = 1;
+      }
+      for (const sym of this.symbols)
+        if (sym.nextBoundaryUs < due) {
+          due = sym.nextBoundaryUs;
+          kind = 2;
+          symbol = sym;
+        }
+      if (due > now) {
+        this.nextTimerUs = due;
+        return;
+      }
+      if (kind === 0) {
+        this.currentDay++;
+        for (const sym of this.symbols) if (sym.p.session === null) this.expireDayOrders(sym);
+        this.evictRetained(this.currentDay);
+      } else if (kind === 1) {
         const orderId = this.gtd.topOrderId();
-        const due = this.gtd.topTime();
         this.gtd.pop();
         const slot = this.byOrderId.get(orderId);
         if (slot !== NIL && isLive(this.store.status(slot)) && this.store.expireTimeUs.get(slot) === due)
           this.closeOrder(slot, OrdStatus.EXPIRED, ExecType.EXPIRED, Reason.GTD_EXPIRY);
-      }
-      if (this.gtd.size > 0) next = this.gtd.topTime();
-      // session boundaries, symbol order
-      for (const sym of this.symbols) {
-        if (sym.nextBoundaryUs <= now) {
-          const session = sym.p.session!;
-          const open = inSession(session, sym.nextBoundaryUs);
-          if (open) this.changeState(sym, TradingState.OPEN);
-          else {
-            this.changeState(sym, TradingState.CLOSED);
-            this.expireDayOrders(sym);
-          }
-          sym.nextBoundaryUs = nextSessionBoundary(session, sym.nextBoundaryUs);
+      } else {
+        const sym = symbol!;
+        const session = sym.p.session!;
+        if (inSession(session, due)) this.changeState(sym, TradingState.OPEN);
+        else {
+          this.changeState(sym, TradingState.CLOSED);
+          this.expireDayOrders(sym);
         }
-        if (sym.nextBoundaryUs < next) next = sym.nextBoundaryUs;
+        sym.nextBoundaryUs = nextSessionBoundary(session, due);
       }
-      // UTC day roll-over: DAY orders of round-the-clock symbols, dedupe window
-      if (dayRolled) {
-        dayRolled = false;
-        for (const sym of this.symbols) if (sym.p.session === null) this.expireDayOrders(sym);
-        this.evictRetained(day);
-      }
-      const midnight = (day + 1) * DAY_US;
-      if (midnight < next) next = midnight;
-      this.nextTimerUs = next;
-      if (next > now) return;
     }
+  }
+
+  private rebuildGtd(): void {
+    const s = this.store;
+    this.gtd.clear();
+    for (const [slot, expire] of s.expireTimeUs) if (isLive(s.status(slot))) this.gtd.push(expire, s.orderId(slot));
   }
 
   private expireDayOrders(sym: Sym): void {

@@ -7,6 +7,11 @@ export class GtdHeap {
   private times: number[] = [];
   private ids: number[] = [];
 
+  clear(): void {
+    this.times.length = 0;
+    this.ids.length = 0;
+  }
+
   get size(): number {
     return this.times.length;
   }

@@ -7,7 +7,7 @@
  * The header holds the small, string-bearing state (assets, symbols, accounts, transfers, the
  * clOrdIds); the sections hold the bulk as little-endian float64 columns: orders (ORDER_FIELDS
  * each), book and stop orderIds, wallet rows, daily rows, the dedupe queue. `stateHash()` is
- * SHA-256 over the same content without the clock (last seq, time, next timer).
+ * SHA-256 over the same content without the clock (last seq, time, next timer, current UTC day).
  */
 import { createHash } from 'node:crypto';
 import { Engine, type EngineOptions } from './engine.js';
@@ -20,14 +20,16 @@ const VERSION = 2;
 /** orderId, accountIdx, symbolIdx, enums, price, stopPrice, qty, filled, cumNotional, expire, created, updated, seq, origQty, origPrice */
 const ORDER_FIELDS = 15;
 
+/** Derived from time, not business state: left out of the hash. */
 interface Clock {
   lastSeq: number;
   nowUs: number;
   nextTimerUs: number;
+  currentDay: number;
 }
 
 interface Header {
-  counters: { nextOrderId: number; nextTradeId: number; currentDay: number };
+  counters: { nextOrderId: number; nextTradeId: number };
   assets: [string, number, number][];
   symbols: {
     config: unknown;
@@ -98,7 +100,7 @@ function canonical(e: Engine): Canonical {
   const dailies = tableRows(e.dailies);
   const retained = Float64Array.from(e.retained.toArray());
   const header: Header = {
-    counters: { nextOrderId: e.nextOrderId, nextTradeId: e.nextTradeId, currentDay: e.currentDay },
+    counters: { nextOrderId: e.nextOrderId, nextTradeId: e.nextTradeId },
     assets: e.assets.map((a) => [a.name, a.decimals, a.supplyMinor]),
     symbols,
     accounts: e.accounts.map((a) => [
@@ -143,7 +145,7 @@ const bytesOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteL
 
 export function writeSnapshot(e: Engine): Uint8Array {
   const { header, sections } = canonical(e);
-  const clock: Clock = { lastSeq: e.lastSeq, nowUs: e.nowUs, nextTimerUs: e.timerDueUs() };
+  const clock: Clock = { lastSeq: e.lastSeq, nowUs: e.nowUs, nextTimerUs: e.timerDueUs(), currentDay: e.currentDay };
   const json = Buffer.from(JSON.stringify({ clock, ...header }));
   const pad = (8 - ((16 + json.length) % 8)) % 8;
   const fixed = Buffer.alloc(16);
@@ -235,12 +237,12 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
     for (let k = 0; k < x.lengths[3]; k++) sym.sellStops.push(e.byOrderId.get(books[b++]!));
   });
   for (let i = 0; i < retained.length; i += 2) e.retained.push(retained[i]!, retained[i + 1]!);
-  for (const [k, v] of st.aliases) e.clOrd.aliases.set(k, v);
+  for (const [k, v] of st.aliases) e.clOrd.addAlias(k, v);
   for (const [id, accountId, assetIdx, amountMinor, kind] of st.transfers)
     e.transfers.set(id, { accountId, assetIdx, amountMinor, kind: kind as 1 | 2 });
   e.nextOrderId = st.counters.nextOrderId;
   e.nextTradeId = st.counters.nextTradeId;
-  e.currentDay = st.counters.currentDay;
+  e.currentDay = st.clock.currentDay;
   e.lastSeq = st.clock.lastSeq;
   e.nowUs = st.clock.nowUs;
   e.restoreFinish(st.clock.nextTimerUs);
