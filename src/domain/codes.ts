@@ -190,9 +190,3 @@ export const enum BalanceCause {
   FEE = 6,
 }
 export const BALANCE_CAUSE_NAMES = ['', 'deposit', 'withdraw', 'reserve', 'release', 'trade', 'fee'] as const;
-
-export function nameIndex(names: readonly string[], name: unknown): number {
-  if (typeof name !== 'string') return 0;
-  const i = names.indexOf(name);
-  return i > 0 ? i : 0;
-}

@@ -1563,10 +1563,6 @@ export class Engine {
     };
   }
 
-  accountCount(): number {
-    return this.accounts.length;
-  }
-
   symbol(name: string): SymbolView | null {
     const i = typeof name === 'string' ? this.symbolByName.get(name) : undefined;
     return i === undefined ? null : this.symbolByIdx(i);
@@ -1635,14 +1631,6 @@ export class Engine {
       return out;
     };
     return { bids: side(sym.bids), asks: side(sym.asks) };
-  }
-
-  /** Pending stop orders of a symbol (buy then sell, trigger order). */
-  pendingStops(symbol: string): OrderView[] {
-    const i = this.symbolByName.get(symbol);
-    if (i === undefined) return [];
-    const sym = this.symbols[i]!;
-    return [...sym.buyStops, ...sym.sellStops].map((o) => this.view(o));
   }
 
   // ------------------------------------------------------------------ state: hash, snapshot, invariants

@@ -21,7 +21,6 @@ export const enumTif = (e: number) => (e >>> 5) & 7;
 export const enumStatus = (e: number) => (e >>> 8) & 7;
 export const enumPostOnly = (e: number) => (e >>> 11) & 1;
 export const enumStp = (e: number) => (e >>> 12) & 7;
-export const enumHasClOrdId = (e: number) => (e >>> 15) & 1;
 
 const F = 12; // f64 per record
 const I = 24; // i32 per record
