@@ -21,6 +21,11 @@ import { measureMemory, type MemoryResult } from './memory.js';
 import { applyOps, buildClOrdIds, setupSeqex, symbolName } from './seqex-driver.js';
 import { fmtInt, fmtMops, fmtNs, mark, median, summarizeLatencyMs, table, timerOverheadNs, type LatencySummary } from './stats.js';
 import { DEFAULT_MIX, OP_KIND_NAMES, generateWorkload, type L2Level, type Workload, type WorkloadSpec } from './workload.js';
+import { ENGINE_V8_FLAGS, tuneV8ForEngine } from '../../src/platform/v8.js';
+
+// the same V8 settings the exchange runs its engine thread with; process-wide, so the
+// competitors measured in this process get them too
+tuneV8ForEngine();
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -275,7 +280,7 @@ function main(): void {
   // ---------------------------------------------------------------- report
   const mixed = scen.find((s) => s.name === 'mixed');
   out('');
-  out(`seqex engine benchmark (node ${process.version}, ${quick ? 'quick' : 'full'}, orders ${CFG.clOrdIds ? 'with' : 'without'} clOrdIds; ops/s = median of ${CFG.runs} runs, fresh engine each; latency = one extra run, every apply timed, timer overhead ~${overhead} ns included)`);
+  out(`seqex engine benchmark (node ${process.version}, V8 ${ENGINE_V8_FLAGS.join(" ")}, ${quick ? 'quick' : 'full'}, orders ${CFG.clOrdIds ? 'with' : 'without'} clOrdIds; ops/s = median of ${CFG.runs} runs, fresh engine each; latency = one extra run, every apply timed, timer overhead ~${overhead} ns included)`);
   out('');
   const rows: string[][] = [['scenario', 'measured ops', 'book orders', 'ops/s (median)', 'runs min..max', 'p50', 'p99', 'p99.9', 'max', 'rejects', 'book check']];
   for (const s of scen) {
@@ -373,6 +378,7 @@ function main(): void {
         invariants: s.invariantsMs >= 0 ? 'ok' : 'failed',
         timerOverheadNs: overhead,
         node: process.version,
+        v8Flags: ENGINE_V8_FLAGS.join(" "),
       }),
     );
   }
