@@ -18,49 +18,35 @@ import {
   Tif,
   TradingState,
 } from '../domain/codes.js';
-import { decimalToUnits, isNonNegativeInt, isPositiveInt, MAX_SAFE } from '../domain/decimal.js';
-import { checkInvariants } from './invariants.js';
-import { readSnapshot, stateHashOf, writeSnapshot } from './snapshot.js';
+import { isNonNegativeInt, isPositiveInt } from '../domain/decimal.js';
+import {
+  addAsset,
+  addSymbol,
+  cloneConfig,
+  createAccount,
+  setAccountEnabled,
+  setAccountLimits,
+  setSymbolState,
+  transfer,
+  updateSymbol,
+} from './admin.js';
 import { BookSide, LevelStore } from './book.js';
 import { ClOrdIndex } from './clOrdIndex.js';
-import type {
-  AddAssetCmd,
-  AddSymbolCmd,
-  CancelOrderCmd,
-  Command,
-  CreateAccountCmd,
-  MassCancelCmd,
-  NewOrderCmd,
-  ReplaceOrderCmd,
-  SetAccountEnabledCmd,
-  SetAccountLimitsCmd,
-  SetSymbolStateCmd,
-  SymbolConfig,
-  TransferCmd,
-  UpdateSymbolCmd,
-} from './commands.js';
-import { AccountEventKind, Ev, EventLog } from './events.js';
-import { IdIndex } from './idIndex.js';
-import { RetainQueue } from './retainQueue.js';
-import { MAX_MINOR, PairTable } from './pairTable.js';
-import { enumOrdType, enumPostOnly, enumSide, enumStatus, enumStp, enumTif, NIL, OrderStore } from './orderStore.js';
-import {
-  ASSET_RE,
-  DAY_US,
-  inSession,
-  nextSessionBoundary,
-  parseSymbolConfig,
-  STATE_BY_NAME,
-  SYMBOL_RE,
-  type SymbolParams,
-} from './symbols.js';
+import type { CancelOrderCmd, Command, MassCancelCmd, NewOrderCmd, ReplaceOrderCmd, SymbolConfig } from './commands.js';
+import { Ev, EventLog } from './events.js';
 import { GtdHeap } from './gtdHeap.js';
+import { IdIndex } from './idIndex.js';
+import { checkInvariants } from './invariants.js';
+import { enumOrdType, enumPostOnly, enumSide, enumStatus, enumStp, enumTif, NIL, OrderStore } from './orderStore.js';
+import { PairTable } from './pairTable.js';
+import { RetainQueue } from './retainQueue.js';
+import { readSnapshot, stateHashOf, writeSnapshot } from './snapshot.js';
+import { DAY_US, inSession, nextSessionBoundary, type SymbolParams } from './symbols.js';
 
 export const CLORDID_RE = /^[A-Za-z0-9_-]{1,36}$/;
 export const TRANSFER_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const FEE_ACCOUNT_ID = 0;
-const NAME_MAX = 64;
-const NO_TIMER = Number.MAX_SAFE_INTEGER;
+export const NO_TIMER = Number.MAX_SAFE_INTEGER;
 
 export interface EngineOptions {
   /** closed orders kept for clOrdId dedupe, oldest evicted first */
@@ -192,7 +178,8 @@ export class Engine {
   readonly dedupeCapacity: number;
   readonly defaultMaxOpenOrders: number;
   readonly transferDedupeCapacity: number;
-  private nextTimerUs = 0;
+  /** @internal the earliest time a timer is due */
+  nextTimerUs = 0;
   /** ordinal of the next execution report inside the current command (ExecID = seq.ordinal) */
   private execOrdinal = 0;
 
@@ -236,27 +223,28 @@ export class Engine {
         return Code.OK;
       case 'deposit':
       case 'withdraw':
-        return this.transfer(cmd);
+        return transfer(this, cmd);
       case 'createAccount':
-        return this.createAccount(cmd);
+        return createAccount(this, cmd);
       case 'setAccountEnabled':
-        return this.setAccountEnabled(cmd);
+        return setAccountEnabled(this, cmd);
       case 'setAccountLimits':
-        return this.setAccountLimits(cmd);
+        return setAccountLimits(this, cmd);
       case 'addAsset':
-        return this.addAsset(cmd);
+        return addAsset(this, cmd);
       case 'addSymbol':
-        return this.addSymbol(cmd);
+        return addSymbol(this, cmd);
       case 'updateSymbol':
-        return this.updateSymbol(cmd);
+        return updateSymbol(this, cmd);
       case 'setSymbolState':
-        return this.setSymbolState(cmd);
+        return setSymbolState(this, cmd);
       default:
         return this.reject(Code.INVALID_REQUEST, 'unknown command type');
     }
   }
 
-  private reject(code: Code, message: string): Code {
+  /** @internal */
+  reject(code: Code, message: string): Code {
     const at = this.events.begin(Ev.REJECT);
     this.events.buf[at] = code;
     this.events.buf[at + 1] = this.events.str(message);
@@ -265,102 +253,12 @@ export class Engine {
 
   // ------------------------------------------------------------------ admin: assets, symbols
 
-  private addAsset(c: AddAssetCmd): Code {
-    if (typeof c.asset !== 'string' || !ASSET_RE.test(c.asset)) return this.reject(Code.INVALID_REQUEST, 'asset must be 1-12 of A-Z0-9');
-    if (!Number.isInteger(c.decimals) || c.decimals < 0 || c.decimals > 12)
-      return this.reject(Code.INVALID_REQUEST, 'decimals must be an integer in [0, 12]');
-    if (this.assetByName.has(c.asset)) return this.reject(Code.ALREADY_EXISTS, `asset ${c.asset} exists`);
-    if (this.assets.length > MAX_MINOR) return this.reject(Code.INVALID_CONFIG, `at most ${MAX_MINOR + 1} assets`);
-    const idx = this.assets.length;
-    this.assets.push({ idx, name: c.asset, decimals: c.decimals, supplyMinor: 0 });
-    this.assetByName.set(c.asset, idx);
-    const at = this.events.begin(Ev.ASSET);
-    const b = this.events.buf;
-    b[at] = idx;
-    b[at + 1] = c.decimals;
-    b[at + 2] = this.events.str(c.asset);
-    return Code.OK;
-  }
 
-  private addSymbol(c: AddSymbolCmd): Code {
-    const cfg = c.config;
-    if (cfg === null || typeof cfg !== 'object') return this.reject(Code.INVALID_REQUEST, 'config must be an object');
-    if (!jsonSafe(cfg)) return this.reject(Code.INVALID_CONFIG, 'config values must be strings, finite numbers, booleans, arrays or objects');
-    if (typeof cfg.symbol !== 'string' || !SYMBOL_RE.test(cfg.symbol))
-      return this.reject(Code.INVALID_REQUEST, 'symbol must be 1-24 of A-Z0-9._- starting with a letter or digit');
-    if (this.symbolByName.has(cfg.symbol)) return this.reject(Code.ALREADY_EXISTS, `symbol ${cfg.symbol} exists`);
-    if (this.symbols.length > MAX_MINOR) return this.reject(Code.INVALID_CONFIG, `at most ${MAX_MINOR + 1} symbols`);
-    const baseIdx = typeof cfg.base === 'string' ? this.assetByName.get(cfg.base) : undefined;
-    const quoteIdx = typeof cfg.quote === 'string' ? this.assetByName.get(cfg.quote) : undefined;
-    if (baseIdx === undefined || quoteIdx === undefined || baseIdx === quoteIdx)
-      return this.reject(Code.INVALID_CONFIG, 'base and quote must be two different known assets');
-    let state: TradingState | undefined;
-    if (cfg.state !== undefined) {
-      state = Object.hasOwn(STATE_BY_NAME, cfg.state as string) ? STATE_BY_NAME[cfg.state as string] : undefined;
-      if (state === undefined) return this.reject(Code.INVALID_CONFIG, 'unknown state');
-    }
-    const parsed = safeParse(cfg, this.assets[baseIdx]!, this.assets[quoteIdx]!);
-    if (!parsed.ok) return this.reject(Code.INVALID_CONFIG, parsed.message);
-    const p = parsed.params;
-    const idx = this.symbols.length;
-    const sessionOpen = p.session !== null && inSession(p.session, this.nowUs);
-    const sym: Sym = {
-      idx,
-      name: cfg.symbol,
-      config: cloneConfig(cfg),
-      p,
-      baseIdx,
-      quoteIdx,
-      state: state ?? (p.session === null || sessionOpen ? TradingState.OPEN : TradingState.CLOSED),
-      lastPxTicks: 0,
-      sessionDay: this.currentDay,
-      bids: new BookSide(true, this.levels, this.store),
-      asks: new BookSide(false, this.levels, this.store),
-      buyStops: [],
-      sellStops: [],
-      nextBoundaryUs: p.session === null ? NO_TIMER : nextSessionBoundary(p.session, this.nowUs),
-    };
-    this.symbols.push(sym);
-    this.symbolByName.set(sym.name, idx);
-    this.nextTimerUs = Math.min(this.nextTimerUs, sym.nextBoundaryUs);
-    this.emitSymbol(sym, 1);
-    this.emitTradingState(sym);
-    return Code.OK;
-  }
 
-  private updateSymbol(c: UpdateSymbolCmd): Code {
-    const idx = typeof c.symbol === 'string' ? this.symbolByName.get(c.symbol) : undefined;
-    if (idx === undefined) return this.reject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
-    if (c.changes === null || typeof c.changes !== 'object') return this.reject(Code.INVALID_REQUEST, 'changes must be an object');
-    if (!jsonSafe(c.changes)) return this.reject(Code.INVALID_CONFIG, 'config values must be strings, finite numbers, booleans, arrays or objects');
-    const sym = this.symbols[idx]!;
-    for (const key of Object.keys(c.changes))
-      if (['symbol', 'base', 'quote', 'tickSize', 'lotSize', 'state'].includes(key))
-        return this.reject(Code.INVALID_CONFIG, `${key} cannot change: it would re-price resting orders`);
-    const next = { ...sym.config, ...cloneConfig(c.changes as SymbolConfig) } as SymbolConfig;
-    const parsed = safeParse(next, this.assets[sym.baseIdx]!, this.assets[sym.quoteIdx]!);
-    if (!parsed.ok) return this.reject(Code.INVALID_CONFIG, parsed.message);
-    const hadSession = sym.p.session !== null;
-    sym.config = next;
-    sym.p = parsed.params;
-    // a session added now starts from today's trading day (the counters of today keep counting)
-    if (!hadSession && sym.p.session !== null) sym.sessionDay = this.currentDay;
-    sym.nextBoundaryUs = sym.p.session === null ? NO_TIMER : nextSessionBoundary(sym.p.session, this.nowUs);
-    this.nextTimerUs = Math.min(this.nextTimerUs, sym.nextBoundaryUs);
-    this.emitSymbol(sym, 2);
-    return Code.OK;
-  }
 
-  private setSymbolState(c: SetSymbolStateCmd): Code {
-    const idx = typeof c.symbol === 'string' ? this.symbolByName.get(c.symbol) : undefined;
-    if (idx === undefined) return this.reject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
-    if (!Number.isInteger(c.state) || c.state < TradingState.CLOSED || c.state > TradingState.CANCEL_ONLY)
-      return this.reject(Code.INVALID_REQUEST, 'unknown trading state');
-    this.changeState(this.symbols[idx]!, c.state);
-    return Code.OK;
-  }
 
-  private changeState(sym: Sym, state: TradingState): void {
+  /** @internal */
+  changeState(sym: Sym, state: TradingState): void {
     // the trading day is the UTC date of the latest open (scheduled or manual; a resume on the
     // same date changes nothing)
     if (state === TradingState.OPEN) sym.sessionDay = this.currentDay;
@@ -370,15 +268,9 @@ export class Engine {
     if (state === TradingState.OPEN) this.runStops(sym);
   }
 
-  private emitSymbol(sym: Sym, kind: number): void {
-    const at = this.events.begin(Ev.SYMBOL);
-    const b = this.events.buf;
-    b[at] = sym.idx;
-    b[at + 1] = kind;
-    b[at + 2] = this.events.str(JSON.stringify(sym.config));
-  }
 
-  private emitTradingState(sym: Sym): void {
+  /** @internal */
+  emitTradingState(sym: Sym): void {
     const at = this.events.begin(Ev.TRADING_STATE);
     const b = this.events.buf;
     b[at] = sym.idx;
@@ -394,7 +286,8 @@ export class Engine {
 
   // ------------------------------------------------------------------ admin: accounts, transfers
 
-  private makeAccount(id: number, name: string, apiKeyHash: string): Account {
+  /** @internal */
+  makeAccount(id: number, name: string, apiKeyHash: string): Account {
     return {
       id,
       name,
@@ -414,127 +307,22 @@ export class Engine {
     };
   }
 
-  private createAccount(c: CreateAccountCmd): Code {
-    if (typeof c.name !== 'string' || c.name.length < 1 || c.name.length > NAME_MAX)
-      return this.reject(Code.INVALID_REQUEST, `name must be 1-${NAME_MAX} characters`);
-    if (c.apiKeyHash !== undefined && (typeof c.apiKeyHash !== 'string' || c.apiKeyHash.length > 256))
-      return this.reject(Code.INVALID_REQUEST, 'apiKeyHash must be a string of at most 256 characters');
-    const id = this.accounts.length;
-    const acct = this.makeAccount(id, c.name, c.apiKeyHash ?? '');
-    this.accounts.push(acct);
-    this.emitAccount(acct, AccountEventKind.CREATED);
-    return Code.OK;
-  }
 
-  private emitAccount(a: Account, kind: AccountEventKind): void {
-    const at = this.events.begin(Ev.ACCOUNT);
-    const b = this.events.buf;
-    b[at] = a.id;
-    b[at + 1] = kind;
-    b[at + 2] = this.events.str(a.name);
-    b[at + 3] = this.events.str(a.apiKeyHash);
-    b[at + 4] = a.maxOpenOrders;
-  }
 
   /** The account for an id from outside, or null (unknown, or not a safe integer). */
-  private acct(id: unknown): Account | null {
+  /** @internal */
+  acct(id: unknown): Account | null {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id >= this.accounts.length) return null;
     return this.accounts[id]!;
   }
 
-  private setAccountEnabled(c: SetAccountEnabledCmd): Code {
-    const a = this.acct(c.accountId);
-    if (a === null || a.id === FEE_ACCOUNT_ID) return this.reject(Code.NOT_FOUND, 'unknown account');
-    if (typeof c.enabled !== 'boolean') return this.reject(Code.INVALID_REQUEST, 'enabled must be a boolean');
-    a.enabled = c.enabled;
-    this.emitAccount(a, c.enabled ? AccountEventKind.ENABLED : AccountEventKind.DISABLED);
-    if (!c.enabled) this.cancelAccountOrders(a, -1, Reason.KILL_SWITCH);
-    return Code.OK;
-  }
 
-  private setAccountLimits(c: SetAccountLimitsCmd): Code {
-    const a = this.acct(c.accountId);
-    if (a === null || a.id === FEE_ACCOUNT_ID) return this.reject(Code.NOT_FOUND, 'unknown account');
-    let maxOpen = a.maxOpenOrders;
-    if (c.maxOpenOrders !== undefined) {
-      if (c.maxOpenOrders === null) maxOpen = -1;
-      else if (!isPositiveInt(c.maxOpenOrders) || c.maxOpenOrders > 1_000_000)
-        return this.reject(Code.INVALID_REQUEST, 'maxOpenOrders must be an integer in [1, 1000000]');
-      else maxOpen = c.maxOpenOrders;
-    }
-    const limits: [number, number][] = [];
-    if (c.dailyQtyLimits !== undefined) {
-      if (c.dailyQtyLimits === null || typeof c.dailyQtyLimits !== 'object')
-        return this.reject(Code.INVALID_REQUEST, 'dailyQtyLimits must be an object');
-      for (const [name, qty] of Object.entries(c.dailyQtyLimits)) {
-        const si = this.symbolByName.get(name);
-        if (si === undefined) return this.reject(Code.UNKNOWN_SYMBOL, `unknown symbol ${name}`);
-        if (qty === null) {
-          limits.push([si, -1]);
-          continue;
-        }
-        const lots = safeUnits(qty, this.symbols[si]!.config.lotSize);
-        if (lots === null || lots < 1) return this.reject(Code.INVALID_QUANTITY, `daily limit for ${name} must be a positive multiple of the lot size`);
-        limits.push([si, lots]);
-      }
-    }
-    a.maxOpenOrders = maxOpen;
-    for (const [si, lots] of limits) {
-      if (lots < 0) a.dailyLimits?.delete(si);
-      else (a.dailyLimits ??= new Map()).set(si, lots);
-    }
-    this.emitAccount(a, AccountEventKind.LIMITS);
-    return Code.OK;
-  }
 
-  private transfer(c: TransferCmd): Code {
-    const a = this.acct(c.accountId);
-    if (a === null) return this.reject(Code.NOT_FOUND, 'unknown account');
-    const assetIdx = typeof c.asset === 'string' ? this.assetByName.get(c.asset) : undefined;
-    if (assetIdx === undefined) return this.reject(Code.INVALID_REQUEST, 'unknown asset');
-    if (!isPositiveInt(c.amountMinor)) return this.reject(Code.INVALID_QUANTITY, 'amountMinor must be a positive safe integer');
-    if (typeof c.transferId !== 'string' || !TRANSFER_ID_RE.test(c.transferId))
-      return this.reject(Code.INVALID_REQUEST, 'transferId must be 1-64 of [A-Za-z0-9_.:-]');
-    const kind = c.type === 'deposit' ? 1 : 2;
-    const prior = this.transfers.get(c.transferId);
-    if (prior !== undefined) {
-      if (prior.accountId === a.id && prior.assetIdx === assetIdx && prior.amountMinor === c.amountMinor && prior.kind === kind) {
-        this.emitTransfer(a.id, assetIdx, c.amountMinor, kind, c.transferId, true);
-        return Code.OK;
-      }
-      return this.reject(Code.DUPLICATE_TRANSFER_ID, 'transferId already used with different parameters');
-    }
-    const asset = this.assets[assetIdx]!;
-    if (kind === 1) {
-      if (asset.supplyMinor + c.amountMinor > MAX_SAFE) return this.reject(Code.INVALID_QUANTITY, 'deposit would exceed the asset supply bound 2^53-1');
-      asset.supplyMinor += c.amountMinor;
-      this.applyBalance(a, assetIdx, c.amountMinor, 0, BalanceCause.DEPOSIT, 0, c.transferId);
-    } else {
-      const available = this.available(a, assetIdx);
-      if (c.amountMinor > available) return this.reject(Code.INSUFFICIENT_FUNDS, 'withdrawal exceeds available balance');
-      asset.supplyMinor -= c.amountMinor;
-      this.applyBalance(a, assetIdx, -c.amountMinor, 0, BalanceCause.WITHDRAW, 0, c.transferId);
-    }
-    this.transfers.set(c.transferId, { accountId: a.id, assetIdx, amountMinor: c.amountMinor, kind });
-    // oldest transfer ids leave the dedupe window first (Map order is insertion order)
-    if (this.transfers.size > this.transferDedupeCapacity) this.transfers.delete(this.transfers.keys().next().value!);
-    this.emitTransfer(a.id, assetIdx, c.amountMinor, kind, c.transferId, false);
-    return Code.OK;
-  }
 
-  private emitTransfer(accountId: number, assetIdx: number, amount: number, kind: number, id: string, replay: boolean): void {
-    const at = this.events.begin(Ev.TRANSFER);
-    const b = this.events.buf;
-    b[at] = accountId;
-    b[at + 1] = assetIdx;
-    b[at + 2] = amount;
-    b[at + 3] = kind;
-    b[at + 4] = this.events.str(id);
-    b[at + 5] = replay ? 1 : 0;
-  }
 
   /** Changes a balance and records why. The only writer of `bal`. */
-  private applyBalance(a: Account, assetIdx: number, dTotal: number, dReserved: number, cause: BalanceCause, refId: number, refStr?: string): void {
+  /** @internal */
+  applyBalance(a: Account, assetIdx: number, dTotal: number, dReserved: number, cause: BalanceCause, refId: number, refStr?: string): void {
     const i = this.walletRec(a, assetIdx) * 2;
     const bal = this.wallets.data;
     const total = (bal[i] = bal[i]! + dTotal);
@@ -765,7 +553,8 @@ export class Engine {
   }
 
   /** Available = total - reserved. */
-  private available(a: Account, assetIdx: number): number {
+  /** @internal */
+  available(a: Account, assetIdx: number): number {
     const r = this.walletRec(a, assetIdx) * 2;
     return this.wallets.data[r]! - this.wallets.data[r + 1]!;
   }
@@ -1258,7 +1047,8 @@ export class Engine {
   }
 
   /** Cancels the account's open and pending orders (one symbol, or all when symIdx < 0), orderId order. */
-  private cancelAccountOrders(a: Account, symIdx: number, reason: Reason): void {
+  /** @internal */
+  cancelAccountOrders(a: Account, symIdx: number, reason: Reason): void {
     const s = this.store;
     let slot = a.openHead;
     while (slot !== NIL) {
@@ -1754,36 +1544,9 @@ export interface RestoredOrder {
 
 // ------------------------------------------------------------------ helpers (pure)
 
-/** Whether a value survives JSON unchanged (no NaN / Infinity / undefined / functions), bounded in depth and size. */
-function jsonSafe(v: unknown, depth = 0): boolean {
-  if (depth > 4) return false;
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
-  if (typeof v === 'number') return Number.isFinite(v);
-  if (Array.isArray(v)) return v.length <= 64 && v.every((x) => jsonSafe(x, depth + 1));
-  if (typeof v === 'object') {
-    const entries = Object.entries(v as object);
-    return entries.length <= 64 && entries.every(([, x]) => x !== undefined && jsonSafe(x, depth + 1));
-  }
-  return false;
-}
 
-/** A JSON-safe deep copy of config data from outside (drops functions, prototypes, cycles fail). */
-function cloneConfig<T>(cfg: T): T {
-  return JSON.parse(JSON.stringify(cfg)) as T;
-}
 
-/** parseSymbolConfig, never throwing on hostile shapes. */
-function safeParse(cfg: SymbolConfig, base: { name: string; decimals: number }, quote: { name: string; decimals: number }) {
-  try {
-    return parseSymbolConfig(cfg, base, quote);
-  } catch {
-    return { ok: false as const, message: 'malformed symbol configuration' };
-  }
-}
 
-function safeUnits(v: unknown, unit: string): number | null {
-  return decimalToUnits(v, unit);
-}
 
 /** A number for an event field from an untrusted value (0 when not a finite number). */
 function num(x: unknown): number {
