@@ -1,0 +1,219 @@
+/**
+ * The journal on disk: segment files `seg-<firstSeq>.jrnl` in a data directory, appended with group
+ * commit (one write and, in `fsync` mode, one fdatasync per batch), rotated at a size bound, and
+ * recovered at open: every segment scanned, a torn tail of the newest one cut off (it was never
+ * acknowledged), any other damage refused with the file and offset.
+ *
+ * This is the synchronous core; issue 3's sequencer runs it so the disk never stalls matching.
+ * Durability modes (DESIGN.md rule 1): `fsync` (default: fdatasync per commit), `batch` (the caller
+ * syncs every N ms with `sync()`; documented loss window), `none` (tests and benchmarks only).
+ */
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_RECORD_BYTES, writeRecord } from './record.js';
+import { scanSegment, SEGMENT_HEADER_BYTES, writeSegmentHeader } from './segment.js';
+
+export type Durability = 'fsync' | 'batch' | 'none';
+
+export interface JournalOptions {
+  dir: string;
+  durability?: Durability;
+  /** rotate to a new segment once this many bytes are written to the current one */
+  segmentBytes?: number;
+  /** failover epoch written into new segments */
+  epoch?: number;
+  /** cut a torn tail found at open (the default at start-up; `seqex replay` asks for --repair) */
+  repairTornTail?: boolean;
+}
+
+export class JournalCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`journal corrupt: ${file} at offset ${offset}: ${reason}`);
+  }
+}
+
+export interface Recovery {
+  segments: string[];
+  lastSeq: number;
+  records: number;
+  /** bytes cut from a torn tail (0 when the journal ended cleanly) */
+  tornBytes: number;
+}
+
+const SEGMENT_RE = /^seg-(\d{20})\.jrnl$/;
+export const segmentName = (firstSeq: number) => `seg-${String(firstSeq).padStart(20, '0')}.jrnl`;
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+/** Segment files of a directory, oldest first. */
+export function listSegments(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => SEGMENT_RE.test(f))
+    .sort();
+}
+
+/**
+ * Scans every segment of `dir` in order, calling onRecord for each good record; checks that seqs
+ * run on across segments. Throws JournalCorruptError on damage; reports (and with `repair`, cuts)
+ * a torn tail.
+ */
+export function recoverJournal(
+  dir: string,
+  repair: boolean,
+  onRecord?: (seq: number, tsUs: number, type: number, payload: Uint8Array) => void,
+): Recovery {
+  const segments = listSegments(dir);
+  let lastSeq = 0;
+  let records = 0;
+  let tornBytes = 0;
+  segments.forEach((name, i) => {
+    const path = join(dir, name);
+    const bytes = new Uint8Array(readFileSync(path));
+    const newest = i === segments.length - 1;
+    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes.subarray(from, to))));
+    if (r.error !== null) {
+      // a newest segment whose header never made it to disk was being created when we crashed
+      if (newest && r.header === null && bytes.length <= SEGMENT_HEADER_BYTES && r.error.offset === 0) {
+        tornBytes += bytes.length;
+        if (repair) truncate(path, 0);
+        return;
+      }
+      throw new JournalCorruptError(path, r.error.offset, r.error.reason);
+    }
+    if (lastSeq !== 0 && r.header!.firstSeq !== lastSeq + 1)
+      throw new JournalCorruptError(path, 0, `segment starts at seq ${r.header!.firstSeq}, the previous one ended at ${lastSeq}`);
+    if (r.records > 0 || lastSeq === 0) lastSeq = r.lastSeq;
+    records += r.records;
+    if (r.tornTail) {
+      tornBytes += bytes.length - r.validEnd;
+      if (repair) truncate(path, r.validEnd);
+    }
+  });
+  return { segments, lastSeq, records, tornBytes };
+}
+
+function truncate(path: string, length: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    ftruncateSync(fd, length);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class JournalWriter {
+  readonly dir: string;
+  readonly durability: Durability;
+  private readonly segmentBytes: number;
+  private readonly epoch: number;
+  private fd = -1;
+  private segmentWritten = 0;
+  private batch = new Uint8Array(BATCH_BYTES);
+  private batchLen = 0;
+  /** seq of the last record appended (in the batch or on disk) */
+  lastSeq: number;
+  /** seq of the last record written to the file (and synced, in fsync mode) */
+  durableSeq: number;
+  readonly recovery: Recovery;
+
+  constructor(opts: JournalOptions) {
+    this.dir = opts.dir;
+    this.durability = opts.durability ?? 'fsync';
+    this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.epoch = opts.epoch ?? 0;
+    mkdirSync(this.dir, { recursive: true });
+    const repair = opts.repairTornTail ?? true;
+    this.recovery = recoverJournal(this.dir, repair);
+    if (!repair && this.recovery.tornBytes > 0) throw new Error(`journal ${this.dir} ends in a torn record: open it with repair to cut ${this.recovery.tornBytes} bytes`);
+    this.lastSeq = this.durableSeq = this.recovery.lastSeq;
+    const segments = listSegments(this.dir);
+    const newest = segments[segments.length - 1];
+    if (newest !== undefined) {
+      const path = join(this.dir, newest);
+      const size = statSync(path).size;
+      if (size === 0) this.startSegmentFile(path); // its header was torn and cut
+      else {
+        this.fd = openSync(path, 'a');
+        this.segmentWritten = size;
+      }
+    }
+  }
+
+  /** Adds a record to the current batch (not yet durable). seq must be lastSeq + 1. */
+  append(seq: number, tsUs: number, type: number, payload: Uint8Array): void {
+    if (seq !== this.lastSeq + 1) throw new Error(`journal append: seq ${seq} after ${this.lastSeq}`);
+    if (this.batchLen + MAX_RECORD_BYTES > this.batch.length) this.flush();
+    this.batchLen = writeRecord(this.batch, this.batchLen, seq, tsUs, type, payload);
+    this.lastSeq = seq;
+  }
+
+  /** Group commit: writes the batch and, in fsync mode, syncs. Returns the durable seq. */
+  commit(): number {
+    this.flush();
+    if (this.durability === 'fsync' && this.fd >= 0) fdatasyncSync(this.fd);
+    if (this.durability !== 'batch') this.durableSeq = this.lastSeq;
+    return this.durableSeq;
+  }
+
+  /** For `batch` mode: sync what was written so far (call every N ms). */
+  sync(): number {
+    this.flush();
+    if (this.fd >= 0 && this.durability !== 'none') fdatasyncSync(this.fd);
+    this.durableSeq = this.lastSeq;
+    return this.durableSeq;
+  }
+
+  close(): void {
+    if (this.durability === 'none') this.commit();
+    else this.sync();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private flush(): void {
+    if (this.batchLen === 0) return;
+    if (this.fd < 0 || this.segmentWritten >= this.segmentBytes) this.rotate(this.firstSeqInBatch());
+    let off = 0;
+    while (off < this.batchLen) off += writeSync(this.fd, this.batch, off, this.batchLen - off);
+    this.segmentWritten += this.batchLen;
+    this.batchLen = 0;
+  }
+
+  private firstSeqInBatch(): number {
+    return new DataView(this.batch.buffer).getFloat64(8, true);
+  }
+
+  private rotate(firstSeq: number): void {
+    if (this.fd >= 0) {
+      if (this.durability !== 'none') fdatasyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+    this.startSegmentFile(join(this.dir, segmentName(firstSeq)));
+  }
+
+  private startSegmentFile(path: string): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = openSync(path, 'w');
+    const header = new Uint8Array(SEGMENT_HEADER_BYTES);
+    const firstSeq = Number(/seg-(\d+)\.jrnl$/.exec(path)![1]);
+    writeSegmentHeader(header, this.epoch, firstSeq === 0 ? this.lastSeq + 1 : firstSeq);
+    writeSync(this.fd, header);
+    this.segmentWritten = SEGMENT_HEADER_BYTES;
+    if (this.durability !== 'none') {
+      // the new file's directory entry must be durable too, or a crash could lose the segment
+      fdatasyncSync(this.fd);
+      const dirFd = openSync(this.dir, 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
+    }
+  }
+}
