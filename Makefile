@@ -20,7 +20,8 @@ test: build
 	npx vitest run
 
 bench: build
-	node --expose-gc dist/tools/bench/engine-bench.js
+	node --expose-gc dist/tools/bench/engine-bench.js $(BENCH_ARGS)
+	node dist/tools/bench/journal-bench.js $(BENCH_ARGS)
 
 clean:
 	rm -rf dist
