@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `seqex` command line. Subcommands arrive with the issues that build them (serve, replay,
- * standby, journal-info); today: the version and the engine benchmark.
+ * The `seqex` command line. Subcommands arrive with the issues that build them (serve, standby
+ * come with issues 3 and 4); today: replay, journal-info, version and the engine benchmark.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { journalInfoMain, replayMain } from './replay.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -14,6 +15,11 @@ const root = join(here, '..', '..', '..');
 const USAGE = `usage: seqex <command>
 
 commands:
+  replay [--data-dir DIR] [--to-seq N] [--verify] [--repair]
+                 rebuild the engine from the journal: records, last seq, rate, state hash
+                 exit 0 whole, 2 corruption (file and offset), 3 torn tail not cut
+  journal-info [--data-dir DIR]
+                 segments, seq ranges, sizes, damage
   version        print the seqex version
   bench [args]   run the engine benchmark (same as make bench)
   help           this text
@@ -28,6 +34,10 @@ function main(argv: string[]): number {
       process.stdout.write(`seqex ${pkg.version}\n`);
       return 0;
     }
+    case 'replay':
+      return replayMain(rest, (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+    case 'journal-info':
+      return journalInfoMain(rest, (t) => process.stdout.write(t), (t) => process.stderr.write(t));
     case 'bench': {
       const r = spawnSync(process.execPath, ['--expose-gc', join(here, '..', 'bench', 'engine-bench.js'), ...rest], { stdio: 'inherit' });
       return r.status ?? 1;
