@@ -6,7 +6,11 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { JournalWriter } from '../../src/journal/journal.js';
+import type { Command } from '../../src/engine/commands.js';
+import { Engine } from '../../src/engine/engine.js';
+import { JournalWriter, recoverJournal } from '../../src/journal/journal.js';
+import { tuneV8ForEngine } from '../../src/platform/v8.js';
+import { decodeCommand, encodeCommand, MAX_COMMAND_BYTES } from '../../src/sequencer/codec.js';
 import { fmtInt, median, table } from './stats.js';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -59,7 +63,61 @@ function run(batch: number): Record<string, number | string> {
   }
 }
 
+/**
+ * Replay from the journal alone: a journal of order flow (limits around a mid, cancels, market
+ * orders) is written, then read back, checked, decoded and applied to a fresh engine.
+ */
+function replayBench(): Record<string, number | string> {
+  tuneV8ForEngine();
+  const dir = mkdtempSync(join(process.env.BENCH_DIR ?? 'journal', '.bench-replay-'));
+  try {
+    const n = quick ? 300_000 : 1_000_000;
+    const w = new JournalWriter({ dir, durability: 'none' });
+    const buf = new Uint8Array(MAX_COMMAND_BYTES);
+    let seq = 0;
+    const put = (c: object) => {
+      const cmd = { ...c, seq: ++seq, tsUs: 1_700_000_000_000_000 + seq } as Command;
+      const [type, len] = encodeCommand(cmd, buf);
+      w.append(seq, cmd.tsUs, type, buf.subarray(0, len));
+    };
+    put({ type: 'addAsset', asset: 'USD', decimals: 2 });
+    put({ type: 'addAsset', asset: 'AAPL', decimals: 0 });
+    put({ type: 'addSymbol', config: { symbol: 'AAPL', base: 'AAPL', quote: 'USD', tickSize: '0.01', lotSize: '1', maxQty: '1000000', maxNotional: '100000000' } });
+    for (let a = 1; a <= 100; a++) {
+      put({ type: 'createAccount', name: `a${a}` });
+      put({ type: 'deposit', accountId: a, asset: 'USD', amountMinor: 10_000_000_000, transferId: `u${a}` });
+      put({ type: 'deposit', accountId: a, asset: 'AAPL', amountMinor: 10_000_000, transferId: `x${a}` });
+    }
+    let rnd = 42;
+    const next = (k: number) => ((rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0), rnd % k);
+    let orders = 0;
+    while (seq < n) {
+      const r = next(100);
+      const acct = 1 + next(100);
+      if (r < 60) {
+        orders++;
+        const side = 1 + next(2);
+        put({ type: 'newOrder', accountId: acct, symbol: 'AAPL', side, ordType: 1, qtyLots: 1 + next(50), priceTicks: side === 1 ? 9_999 - next(40) : 10_001 + next(40) });
+      } else if (r < 85) put({ type: 'cancelOrder', accountId: acct, orderId: 1 + next(orders + 1) });
+      else if (r < 95) put({ type: 'newOrder', accountId: acct, symbol: 'AAPL', side: 1 + next(2), ordType: 2, qtyLots: 1 + next(50) });
+      else put({ type: 'newOrder', accountId: acct, symbol: 'AAPL', side: 1 + next(2), ordType: 1, qtyLots: 1 + next(50), priceTicks: 10_000 });
+    }
+    w.close();
+    const e = new Engine({ initialOrderCapacity: 1 << 20 });
+    const t0 = performance.now();
+    const rec = recoverJournal(dir, false, (s2, ts, type, payload) => {
+      e.apply(decodeCommand(type, s2, ts, payload, 0, payload.length)!);
+      e.events.clear();
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    return { bench: 'journal.replay', records: rec.records, recordsPerSec: Math.round(rec.records / seconds), seconds: Math.round(seconds * 1000) / 1000, stateHash: e.stateHash() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const results = BATCHES.map(run);
+const replay = replayBench();
 process.stdout.write(
   `\nseqex journal append (fsync mode, group commit, ${PAYLOAD_BYTES}-byte payloads, ${quick ? 'quick' : 'full'})\n\n` +
     table([
@@ -77,4 +135,6 @@ process.stdout.write(
     ]) +
     '\n\n',
 );
+process.stdout.write(`journal replay (read + CRC check + decode + engine.apply): ${fmtInt(replay.records as number)} records, ${fmtInt(replay.recordsPerSec as number)} records/s\n\n`);
 for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
+process.stdout.write(`${JSON.stringify(replay)}\n`);
