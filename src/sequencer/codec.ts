@@ -178,24 +178,32 @@ export function decodeCommand(type: number, seq: number, tsUs: number, buf: Uint
       const expireTimeUs = r.f64();
       const symbol = r.str();
       const clOrdId = r.str();
-      c = { type: 'newOrder', seq, tsUs, accountId: accountId!, symbol: symbol!, side: side!, ordType: ordType!, qtyLots: qtyLots! } as Command;
-      const o = c as Extract<Command, { type: 'newOrder' }>;
-      if (tif !== undefined) o.tif = tif;
-      if (stp !== undefined) o.stp = stp;
-      if (post !== undefined) o.postOnly = post === 2;
-      if (priceTicks !== undefined) o.priceTicks = priceTicks;
-      if (stopPriceTicks !== undefined) o.stopPriceTicks = stopPriceTicks;
-      if (expireTimeUs !== undefined) o.expireTimeUs = expireTimeUs;
-      if (clOrdId !== undefined) o.clOrdId = clOrdId;
+      // one object shape for every decoded order (absent fields present as undefined): the engine's
+      // property reads stay monomorphic, as with a ring decoder
+      c = {
+        type: 'newOrder',
+        seq,
+        tsUs,
+        accountId: accountId!,
+        symbol: symbol!,
+        side: side!,
+        ordType: ordType!,
+        tif,
+        qtyLots: qtyLots!,
+        priceTicks,
+        stopPriceTicks,
+        expireTimeUs,
+        postOnly: post === undefined ? undefined : post === 2,
+        stp,
+        clOrdId,
+      };
       break;
     }
     case CmdType.CANCEL_ORDER: {
       const accountId = r.f64();
       const orderId = r.f64();
       const clOrdId = r.str();
-      c = { type: 'cancelOrder', seq, tsUs, accountId: accountId! };
-      if (orderId !== undefined) c.orderId = orderId;
-      if (clOrdId !== undefined) c.clOrdId = clOrdId;
+      c = { type: 'cancelOrder', seq, tsUs, accountId: accountId!, orderId, clOrdId };
       break;
     }
     case CmdType.REPLACE_ORDER: {
@@ -205,19 +213,13 @@ export function decodeCommand(type: number, seq: number, tsUs: number, buf: Uint
       const priceTicks = r.f64();
       const origClOrdId = r.str();
       const clOrdId = r.str();
-      c = { type: 'replaceOrder', seq, tsUs, accountId: accountId! };
-      if (orderId !== undefined) c.orderId = orderId;
-      if (qtyLots !== undefined) c.qtyLots = qtyLots;
-      if (priceTicks !== undefined) c.priceTicks = priceTicks;
-      if (origClOrdId !== undefined) c.origClOrdId = origClOrdId;
-      if (clOrdId !== undefined) c.clOrdId = clOrdId;
+      c = { type: 'replaceOrder', seq, tsUs, accountId: accountId!, orderId, origClOrdId, qtyLots, priceTicks, clOrdId };
       break;
     }
     case CmdType.MASS_CANCEL: {
       const accountId = r.f64();
       const symbol = r.str();
-      c = { type: 'massCancel', seq, tsUs, accountId: accountId! };
-      if (symbol !== undefined) c.symbol = symbol;
+      c = { type: 'massCancel', seq, tsUs, accountId: accountId!, symbol };
       break;
     }
     case CmdType.TICK:

@@ -4,7 +4,7 @@
  * fdatasync). One JSON line per batch size. Runs in a temporary directory on the data disk,
  * bounded in records and time, and removes its files.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../../src/engine/commands.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -18,13 +18,16 @@ const PAYLOAD_BYTES = 64; // about a binary-encoded order command
 const TIME_LIMIT_MS = quick ? 1_500 : 4_000;
 const MAX_RECORDS = quick ? 300_000 : 2_000_000;
 const BATCHES = [1, 16, 256, 4096];
+/** on the data disk (journal/ by default), where the real journal lives */
+const BASE_DIR = process.env.BENCH_DIR ?? 'journal';
+mkdirSync(BASE_DIR, { recursive: true });
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 function run(batch: number): Record<string, number | string> {
-  const dir = mkdtempSync(join(process.env.BENCH_DIR ?? 'journal', '.bench-'));
+  const dir = mkdtempSync(join(BASE_DIR, '.bench-'));
   try {
     const w = new JournalWriter({ dir, durability: 'fsync' });
     const payload = new Uint8Array(PAYLOAD_BYTES).fill(7);
@@ -69,7 +72,7 @@ function run(batch: number): Record<string, number | string> {
  */
 function replayBench(): Record<string, number | string> {
   tuneV8ForEngine();
-  const dir = mkdtempSync(join(process.env.BENCH_DIR ?? 'journal', '.bench-replay-'));
+  const dir = mkdtempSync(join(BASE_DIR, '.bench-replay-'));
   try {
     const n = quick ? 300_000 : 1_000_000;
     const w = new JournalWriter({ dir, durability: 'none' });
