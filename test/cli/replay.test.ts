@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/engine/commands.js';
 import { Engine } from '../../src/engine/engine.js';
 import { JournalWriter, listSegments } from '../../src/journal/journal.js';
+import { writeSnapshotFile } from '../../src/journal/snapshotFile.js';
 import { encodeCommand, MAX_COMMAND_BYTES } from '../../src/sequencer/codec.js';
 import { EXIT_CORRUPT, EXIT_OK, EXIT_TORN, EXIT_USAGE, journalInfoMain, replayMain } from '../../tools/cli/replay.js';
 
@@ -14,7 +15,7 @@ afterEach(() => {
 });
 
 /** A journal of a small trading session; returns the dir and the live engine's hash per seq. */
-function session(segmentBytes = 4096): { dir: string; hashAt: Map<number, string>; lastSeq: number } {
+function session(segmentBytes = 4096, snapshotAt = -1): { dir: string; hashAt: Map<number, string>; lastSeq: number } {
   const dir = mkdtempSync(join(tmpdir(), 'seqex-replay-'));
   dirs.push(dir);
   const live = new Engine();
@@ -28,6 +29,7 @@ function session(segmentBytes = 4096): { dir: string; hashAt: Map<number, string
     w.append(seq, cmd.tsUs, type, buf.subarray(0, n));
     live.apply(cmd);
     if (seq % 25 === 0) hashAt.set(seq, live.stateHash());
+    if (seq === snapshotAt) writeSnapshotFile(dir, seq, live.stateHash(), live.snapshot());
   };
   run({ type: 'addAsset', asset: 'USD', decimals: 2 });
   run({ type: 'addAsset', asset: 'AAPL', decimals: 0 });
@@ -52,6 +54,30 @@ function cli(fn: typeof replayMain, argv: string[]): { code: number; out: string
 }
 
 describe('seqex replay', () => {
+  it('--from-snapshot starts from the snapshot and ends with the same hash; --verify checks the journal reproduces it', () => {
+    const { dir, hashAt, lastSeq } = session(4096, 200);
+    const fromSnap = cli(replayMain, ['--data-dir', dir, '--from-snapshot']);
+    expect(fromSnap.code).toBe(EXIT_OK);
+    expect(fromSnap.out).toContain('(seq 200, hash checked)');
+    expect(fromSnap.out).toContain(`applied       ${lastSeq - 200}`);
+    expect(fromSnap.out).toContain(`state hash    ${hashAt.get(lastSeq)}`);
+    const verify = cli(replayMain, ['--data-dir', dir, '--verify']);
+    expect(verify.code).toBe(EXIT_OK);
+    expect(verify.out).toContain('snapshot      ok (seq 200)');
+    expect(verify.out).toContain(`state hash    ${hashAt.get(lastSeq)}`);
+  });
+
+  it('--verify fails when the snapshot does not match what the journal rebuilds', () => {
+    const { dir } = session(4096);
+    writeSnapshotFile(dir, 200, 'f'.repeat(64), new Engine().snapshot());
+    const r = cli(replayMain, ['--data-dir', dir, '--verify']);
+    expect(r.code).toBe(EXIT_CORRUPT);
+    expect(r.out).toContain('MISMATCH at seq 200');
+    const s = cli(replayMain, ['--data-dir', dir, '--from-snapshot']);
+    expect(s.code).toBe(EXIT_CORRUPT);
+    expect(s.err).toContain('restored state hash');
+  });
+
   it('rebuilds the exact state: the printed hash equals the live engine hash, at the end and --to-seq', () => {
     const { dir, hashAt, lastSeq } = session();
     const all = cli(replayMain, ['--data-dir', dir, '--verify']);

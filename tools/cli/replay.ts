@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import { JournalCorruptError, listSegments, recoverJournal } from '../../src/journal/journal.js';
 import { readSegmentHeader, scanSegment } from '../../src/journal/segment.js';
+import { newestSnapshot } from '../../src/journal/snapshotFile.js';
 import { tuneV8ForEngine } from '../../src/platform/v8.js';
 import { decodeCommand } from '../../src/sequencer/codec.js';
 
@@ -30,10 +31,11 @@ interface Args {
   toSeq: number;
   repair: boolean;
   verify: boolean;
+  fromSnapshot: boolean;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { dataDir: 'journal', toSeq: Number.MAX_SAFE_INTEGER, repair: false, verify: false };
+  const a: Args = { dataDir: 'journal', toSeq: Number.MAX_SAFE_INTEGER, repair: false, verify: false, fromSnapshot: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     if (k === '--data-dir') a.dataDir = argv[++i] ?? '';
@@ -43,6 +45,7 @@ function parseArgs(argv: string[]): Args | string {
       a.toSeq = v;
     } else if (k === '--repair') a.repair = true;
     else if (k === '--verify') a.verify = true;
+    else if (k === '--from-snapshot') a.fromSnapshot = true;
     else return `unknown option ${k}`;
   }
   if (a.dataDir === '') return '--data-dir needs a directory';
@@ -52,7 +55,7 @@ function parseArgs(argv: string[]): Args | string {
 export function replayMain(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
-    err(`seqex replay: ${args}\nusage: seqex replay [--data-dir DIR] [--to-seq N] [--verify] [--repair]\n`);
+    err(`seqex replay: ${args}\nusage: seqex replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair]\n`);
     return EXIT_USAGE;
   }
   if (!isDir(args.dataDir)) {
@@ -60,14 +63,27 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
     return EXIT_USAGE;
   }
   tuneV8ForEngine();
-  const engine = new Engine();
+  const t0 = performance.now();
+  // the newest snapshot at or before --to-seq: the starting point (--from-snapshot) or the hash
+  // the journal replay must reproduce (--verify)
+  const snap = newestSnapshot(args.dataDir, args.toSeq, (path, why) => err(`seqex replay: skipping snapshot ${path}: ${why}\n`));
+  let engine = new Engine();
+  let fromSeq = 0;
+  if (args.fromSnapshot && snap !== null) {
+    engine = Engine.restore(snap.body);
+    if (engine.stateHash() !== snap.stateHash) {
+      err(`seqex replay: CORRUPT ${snap.path}: restored state hash ${engine.stateHash()} != recorded ${snap.stateHash}\n`);
+      return EXIT_CORRUPT;
+    }
+    fromSeq = snap.seq;
+  }
+  let snapshotCheck = 'no snapshot';
   let applied = 0;
   let undecodable = 0;
-  const t0 = performance.now();
   let rec;
   try {
     rec = recoverJournal(args.dataDir, args.repair, (seq, tsUs, type, payload) => {
-      if (seq > args.toSeq) return;
+      if (seq > args.toSeq || seq <= fromSeq) return;
       const cmd = decodeCommand(type, seq, tsUs, payload, 0, payload.length);
       if (cmd === null) {
         undecodable++;
@@ -76,6 +92,8 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
       engine.apply(cmd);
       engine.events.clear();
       applied++;
+      if (args.verify && !args.fromSnapshot && snap !== null && seq === snap.seq)
+        snapshotCheck = engine.stateHash() === snap.stateHash ? `ok (seq ${snap.seq})` : `MISMATCH at seq ${snap.seq}`;
     });
   } catch (e) {
     if (e instanceof JournalCorruptError) {
@@ -86,6 +104,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
   }
   const seconds = (performance.now() - t0) / 1000;
   if (args.verify) engine.checkInvariants();
+  if (args.fromSnapshot) snapshotCheck = snap === null ? 'none found: replayed from the journal alone' : `started from ${snap.path} (seq ${snap.seq}, hash checked)`;
   out(
     [
       `data dir      ${args.dataDir}`,
@@ -96,12 +115,13 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
       `rate          ${Math.round(applied / Math.max(seconds, 1e-9))} records/s (${seconds.toFixed(3)} s)`,
       `state hash    ${engine.stateHash()}`,
       `invariants    ${args.verify ? 'ok' : 'not checked (use --verify)'}`,
+      `snapshot      ${snapshotCheck}`,
       `torn tail     ${rec.tornBytes === 0 ? 'none' : `${rec.tornBytes} bytes ${args.repair ? 'cut' : 'found, not cut (use --repair)'}`}`,
       ...(undecodable > 0 ? [`undecodable   ${undecodable} records`] : []),
       '',
     ].join('\n'),
   );
-  if (undecodable > 0) return EXIT_CORRUPT;
+  if (undecodable > 0 || snapshotCheck.startsWith('MISMATCH')) return EXIT_CORRUPT;
   return rec.tornBytes > 0 && !args.repair ? EXIT_TORN : EXIT_OK;
 }
 

@@ -15,8 +15,9 @@ const root = join(here, '..', '..', '..');
 const USAGE = `usage: seqex <command>
 
 commands:
-  replay [--data-dir DIR] [--to-seq N] [--verify] [--repair]
-                 rebuild the engine from the journal: records, last seq, rate, state hash
+  replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair]
+                 rebuild the engine from snapshot + journal: records, last seq, rate, state hash;
+                 --verify checks invariants and that the journal reproduces the snapshot's hash
                  exit 0 whole, 2 corruption (file and offset), 3 torn tail not cut
   journal-info [--data-dir DIR]
                  segments, seq ranges, sizes, damage
