@@ -23,9 +23,10 @@ const TABLES: Int32Array[] = (() => {
   return t;
 })();
 
+const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
+
 /** CRC-32C of bytes[from, to), continuing from `crc` (0 to start). Returns an unsigned 32-bit value. */
 export function crc32c(bytes: Uint8Array, from = 0, to = bytes.length, crc = 0): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
   let c = ~crc;
   let i = from;
   for (; i + 8 <= to; i += 8) {

@@ -64,7 +64,8 @@ export function listSegments(dir: string): string[] {
 export function recoverJournal(
   dir: string,
   repair: boolean,
-  onRecord?: (seq: number, tsUs: number, type: number, payload: Uint8Array) => void,
+  /** payload is bytes[from, to) (no view is made per record: replay runs at millions a second) */
+  onRecord?: (seq: number, tsUs: number, type: number, bytes: Uint8Array, from: number, to: number) => void,
 ): Recovery {
   const segments = listSegments(dir);
   let lastSeq = 0;
@@ -74,7 +75,7 @@ export function recoverJournal(
     const path = join(dir, name);
     const bytes = new Uint8Array(readFileSync(path));
     const newest = i === segments.length - 1;
-    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes.subarray(from, to))));
+    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)));
     if (r.error !== null) {
       // a newest segment whose header never made it to disk was being created when we crashed
       if (newest && r.header === null && bytes.length <= SEGMENT_HEADER_BYTES && r.error.offset === 0) {

@@ -36,6 +36,17 @@ export interface RecordView {
 /** ok; truncated: the buffer ends inside the record; bad_length / bad_checksum: the bytes are wrong. */
 export type ReadResult = { status: 'ok'; record: RecordView } | { status: 'truncated' | 'bad_length' | 'bad_checksum'; at: number };
 
+/** DataViews are cheap but not free: reuse the last one while the same buffer is being read. */
+let lastBuf: Uint8Array | null = null;
+let lastView: DataView | null = null;
+function viewOf(buf: Uint8Array): DataView {
+  if (buf !== lastBuf) {
+    lastBuf = buf;
+    lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  return lastView!;
+}
+
 function recordCrc(buf: Uint8Array, at: number, length: number): number {
   return crc32c(buf, at + 8, at + length, crc32c(buf, at, at + 4));
 }
@@ -66,7 +77,7 @@ export function writeRecord(buf: Uint8Array, at: number, seq: number, tsUs: numb
 /** Reads the record at `at`; `end` is where the valid bytes of the buffer end. */
 export function readRecord(buf: Uint8Array, at: number, end = buf.length): ReadResult {
   if (end - at < RECORD_HEADER_BYTES) return { status: 'truncated', at };
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const dv = viewOf(buf);
   const length = dv.getUint32(at, true);
   if (length < RECORD_HEADER_BYTES || length > MAX_RECORD_BYTES) return { status: 'bad_length', at };
   if (end - at < length) return { status: 'truncated', at };

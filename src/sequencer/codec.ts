@@ -72,17 +72,43 @@ class Writer {
   }
 }
 
+/** Recently decoded short strings (symbols), so replaying a million orders does not allocate a million "AAPL"s. */
+const INTERN_MAX_BYTES = 24;
+const interned: { bytes: Uint8Array; s: string }[] = [];
+
+function internedString(buf: Uint8Array, at: number, n: number): string {
+  for (const e of interned) {
+    if (e.bytes.length !== n) continue;
+    let k = 0;
+    while (k < n && e.bytes[k] === buf[at + k]) k++;
+    if (k === n) return e.s;
+  }
+  const s = Buffer.from(buf.buffer, buf.byteOffset + at, n).toString('utf8');
+  if (interned.length >= 64) interned.shift();
+  interned.push({ bytes: buf.slice(at, at + n), s });
+  return s;
+}
+
 class Reader {
-  private readonly dv: DataView;
-  at: number;
+  private dv: DataView;
+  private buf: Uint8Array;
+  private end = 0;
+  at = 0;
   ok = true;
-  constructor(
-    private readonly buf: Uint8Array,
-    from: number,
-    private readonly end: number,
-  ) {
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  constructor() {
+    this.buf = new Uint8Array(0);
+    this.dv = new DataView(this.buf.buffer);
+  }
+  /** Points the reader at buf[from, end) (one reader serves every decode: no allocation). */
+  reset(buf: Uint8Array, from: number, end: number): this {
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     this.at = from;
+    this.end = end;
+    this.ok = true;
+    return this;
   }
   f64(): number | undefined {
     if (this.at + 8 > this.end) return this.fail();
@@ -95,12 +121,13 @@ class Reader {
     const v = this.buf[this.at++]!;
     return v === 0 ? undefined : v;
   }
-  str(): string | undefined {
+  /** `intern`: for fields with few distinct values (symbols), reuse the decoded string */
+  str(intern = false): string | undefined {
     if (this.at + 1 > this.end) return this.fail();
     const n = this.buf[this.at++]!;
     if (n === NO_STRING) return undefined;
     if (this.at + n > this.end) return this.fail();
-    const s = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.at, n).toString('utf8');
+    const s = intern && n <= INTERN_MAX_BYTES ? internedString(this.buf, this.at, n) : Buffer.from(this.buf.buffer, this.buf.byteOffset + this.at, n).toString('utf8');
     this.at += n;
     return s;
   }
@@ -161,8 +188,10 @@ export function encodeCommand(c: Command, buf: Uint8Array): [CmdType, number] {
 }
 
 /** The command of a payload (seq and time from the record header), or null if malformed. */
+const reader = new Reader();
+
 export function decodeCommand(type: number, seq: number, tsUs: number, buf: Uint8Array, from: number, to: number): Command | null {
-  const r = new Reader(buf, from, to);
+  const r = reader.reset(buf, from, to);
   let c: Command;
   switch (type) {
     case CmdType.NEW_ORDER: {
@@ -176,7 +205,7 @@ export function decodeCommand(type: number, seq: number, tsUs: number, buf: Uint
       const priceTicks = r.f64();
       const stopPriceTicks = r.f64();
       const expireTimeUs = r.f64();
-      const symbol = r.str();
+      const symbol = r.str(true);
       const clOrdId = r.str();
       // one object shape for every decoded order (absent fields present as undefined): the engine's
       // property reads stay monomorphic, as with a ring decoder
@@ -218,7 +247,7 @@ export function decodeCommand(type: number, seq: number, tsUs: number, buf: Uint
     }
     case CmdType.MASS_CANCEL: {
       const accountId = r.f64();
-      const symbol = r.str();
+      const symbol = r.str(true);
       c = { type: 'massCancel', seq, tsUs, accountId: accountId!, symbol };
       break;
     }

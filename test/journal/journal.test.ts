@@ -30,8 +30,8 @@ function fill(dir: string, n: number, batch = 7, segmentBytes?: number, durabili
 
 function replay(dir: string): number[] {
   const seqs: number[] = [];
-  recoverJournal(dir, false, (seq, _ts, _type, p) => {
-    expect(Buffer.from(p).equals(Buffer.from(payload(seq)))).toBe(true);
+  recoverJournal(dir, false, (seq, _ts, _type, bytes, from, to) => {
+    expect(Buffer.from(bytes.subarray(from, to)).equals(Buffer.from(payload(seq)))).toBe(true);
     seqs.push(seq);
   });
   return seqs;

@@ -105,8 +105,8 @@ describe('command codec', () => {
       }
       journal.close();
       const replayed = new Engine();
-      const rec = recoverJournal(dir, false, (s, ts, type, payload) => {
-        const cmd = decodeCommand(type, s, ts, payload, 0, payload.length);
+      const rec = recoverJournal(dir, false, (s, ts, type, bytes, from, to) => {
+        const cmd = decodeCommand(type, s, ts, bytes, from, to);
         expect(cmd).not.toBeNull();
         replayed.apply(cmd!);
       });

@@ -108,8 +108,8 @@ function replayBench(): Record<string, number | string> {
     w.close();
     const e = new Engine({ initialOrderCapacity: 1 << 20 });
     const t0 = performance.now();
-    const rec = recoverJournal(dir, false, (s2, ts, type, payload) => {
-      e.apply(decodeCommand(type, s2, ts, payload, 0, payload.length)!);
+    const rec = recoverJournal(dir, false, (s2, ts, type, bytes, from, to) => {
+      e.apply(decodeCommand(type, s2, ts, bytes, from, to)!);
       e.events.clear();
     });
     const seconds = (performance.now() - t0) / 1000;

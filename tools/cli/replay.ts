@@ -82,9 +82,9 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
   let undecodable = 0;
   let rec;
   try {
-    rec = recoverJournal(args.dataDir, args.repair, (seq, tsUs, type, payload) => {
+    rec = recoverJournal(args.dataDir, args.repair, (seq, tsUs, type, bytes, from, to) => {
       if (seq > args.toSeq || seq <= fromSeq) return;
-      const cmd = decodeCommand(type, seq, tsUs, payload, 0, payload.length);
+      const cmd = decodeCommand(type, seq, tsUs, bytes, from, to);
       if (cmd === null) {
         undecodable++;
         return;
