@@ -836,6 +836,8 @@ export class Engine {
     const baseAmt = q * p.lotMinor;
     const buyerBps = buyer === taker ? p.takerFeeBps : p.makerFeeBps;
     const sellerBps = seller === taker ? p.takerFeeBps : p.makerFeeBps;
+    // floor(x / d) through float division is exact for safe integers x: the true quotient is at
+    // least 1/d below the next integer and the rounding error is under x/d * 2^-53 < 1/d
     const buyerFee = buyerBps === 0 ? 0 : Math.floor((baseAmt * buyerBps) / 10_000);
     const sellerFee = sellerBps === 0 ? 0 : Math.floor((notional * sellerBps) / 10_000);
     this.applyBalance(buyerAcct, sym.quoteIdx, -notional, -(s.priceTicks(buyer) * q * p.k), BalanceCause.TRADE, tradeId);

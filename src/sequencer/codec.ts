@@ -46,10 +46,21 @@ const NO_STRING = 0xff;
 export const MAX_COMMAND_BYTES = 16 * 1024;
 
 class Writer {
-  private readonly dv: DataView;
+  private dv: DataView;
+  buf: Uint8Array;
   at = 0;
-  constructor(readonly buf: Uint8Array) {
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  constructor() {
+    this.buf = new Uint8Array(0);
+    this.dv = new DataView(this.buf.buffer);
+  }
+  /** Points the writer at `buf` (one writer serves every encode, like the reader). */
+  reset(buf: Uint8Array): this {
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    this.at = 0;
+    return this;
   }
   f64(v: number | undefined): void {
     this.dv.setFloat64(this.at, v === undefined ? ABSENT : v, true);
@@ -138,8 +149,10 @@ class Reader {
 }
 
 /** Writes the command's payload into `buf` and returns [type code, payload length]. */
+const writer = new Writer();
+
 export function encodeCommand(c: Command, buf: Uint8Array): [CmdType, number] {
-  const w = new Writer(buf);
+  const w = writer.reset(buf);
   switch (c.type) {
     case 'newOrder':
       w.f64(c.accountId);
