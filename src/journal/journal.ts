@@ -10,7 +10,7 @@
  */
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_RECORD_BYTES, writeRecord } from './record.js';
+import { MAX_RECORD_BYTES, writeRecordFrom } from './record.js';
 import { scanSegment, SEGMENT_HEADER_BYTES, writeSegmentHeader } from './segment.js';
 
 export type Durability = 'fsync' | 'batch' | 'none';
@@ -24,6 +24,8 @@ export interface JournalOptions {
   epoch?: number;
   /** cut a torn tail found at open (the default at start-up; `seqex replay` asks for --repair) */
   repairTornTail?: boolean;
+  /** the caller has just recovered the directory (and cut any torn tail): skip the scan at open */
+  recovered?: Recovery;
 }
 
 export class JournalCorruptError extends Error {
@@ -49,6 +51,8 @@ export const segmentName = (firstSeq: number) => `seg-${String(firstSeq).padStar
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const BATCH_BYTES = 4 * 1024 * 1024;
 
+export const segmentFirstSeq = (name: string) => Number(SEGMENT_RE.exec(name)![1]);
+
 /** Segment files of a directory, oldest first. */
 export function listSegments(dir: string): string[] {
   return readdirSync(dir)
@@ -66,8 +70,16 @@ export function recoverJournal(
   repair: boolean,
   /** payload is bytes[from, to) (no view is made per record: replay runs at millions a second) */
   onRecord?: (seq: number, tsUs: number, type: number, bytes: Uint8Array, from: number, to: number) => void,
+  /**
+   * Records up to this seq are already covered (by a snapshot): segments that hold nothing after
+   * it are not read at all (start-up reads only the tail). 0 scans everything.
+   */
+  afterSeq = 0,
 ): Recovery {
-  const segments = listSegments(dir);
+  const all = listSegments(dir);
+  let skip = 0;
+  while (skip + 1 < all.length && segmentFirstSeq(all[skip + 1]!) <= afterSeq + 1) skip++;
+  const segments = all.slice(skip);
   let lastSeq = 0;
   let records = 0;
   let tornBytes = 0;
@@ -129,7 +141,7 @@ export class JournalWriter {
     this.epoch = opts.epoch ?? 0;
     mkdirSync(this.dir, { recursive: true });
     const repair = opts.repairTornTail ?? true;
-    this.recovery = recoverJournal(this.dir, repair);
+    this.recovery = opts.recovered ?? recoverJournal(this.dir, repair);
     if (!repair && this.recovery.tornBytes > 0) throw new Error(`journal ${this.dir} ends in a torn record: open it with repair to cut ${this.recovery.tornBytes} bytes`);
     this.lastSeq = this.durableSeq = this.recovery.lastSeq;
     const segments = listSegments(this.dir);
@@ -147,10 +159,21 @@ export class JournalWriter {
 
   /** Adds a record to the current batch (not yet durable). seq must be lastSeq + 1. */
   append(seq: number, tsUs: number, type: number, payload: Uint8Array): void {
+    this.appendFrom(seq, tsUs, type, payload, 0, payload.length);
+  }
+
+  /** `append` with the payload taken from src[from, to). */
+  appendFrom(seq: number, tsUs: number, type: number, src: Uint8Array, from: number, to: number): void {
     if (seq !== this.lastSeq + 1) throw new Error(`journal append: seq ${seq} after ${this.lastSeq}`);
     if (this.batchLen + MAX_RECORD_BYTES > this.batch.length) this.flush();
-    this.batchLen = writeRecord(this.batch, this.batchLen, seq, tsUs, type, payload);
+    this.batchLen = writeRecordFrom(this.batch, this.batchLen, seq, tsUs, type, src, from, to);
     this.lastSeq = seq;
+  }
+
+  /** Writes the batch to the file without syncing (for `batch` and `none`); returns the last seq written. */
+  write(): number {
+    this.flush();
+    return this.lastSeq;
   }
 
   /** Group commit: writes the batch and, in fsync mode, syncs. Returns the durable seq. */

@@ -57,19 +57,27 @@ function recordCrc(buf: Uint8Array, at: number, length: number): number {
  * before they are journaled).
  */
 export function writeRecord(buf: Uint8Array, at: number, seq: number, tsUs: number, type: number, payload: Uint8Array, flags = 0): number {
+  return writeRecordFrom(buf, at, seq, tsUs, type, payload, 0, payload.length, flags);
+}
+
+/** `writeRecord` with the payload taken from src[from, to) (no view per record on the hot path). */
+export function writeRecordFrom(buf: Uint8Array, at: number, seq: number, tsUs: number, type: number, src: Uint8Array, from: number, to: number, flags = 0): number {
   if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(tsUs) || tsUs < 0) throw new Error(`record seq/tsUs not safe integers: ${seq} ${tsUs}`);
   if (!Number.isInteger(type) || type < 0 || type > 0xffff || !Number.isInteger(flags) || flags < 0 || flags > 0xffff)
     throw new Error(`record type/flags out of range: ${type} ${flags}`);
-  if (payload.length > MAX_PAYLOAD_BYTES) throw new Error(`record payload ${payload.length} bytes > ${MAX_PAYLOAD_BYTES}`);
-  const length = RECORD_HEADER_BYTES + payload.length;
+  const payloadBytes = to - from;
+  if (payloadBytes > MAX_PAYLOAD_BYTES) throw new Error(`record payload ${payloadBytes} bytes > ${MAX_PAYLOAD_BYTES}`);
+  const length = RECORD_HEADER_BYTES + payloadBytes;
   if (at + length > buf.length) throw new Error('record does not fit in the buffer');
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const dv = viewOf(buf);
   dv.setUint32(at, length, true);
   dv.setFloat64(at + 8, seq, true);
   dv.setFloat64(at + 16, tsUs, true);
   dv.setUint16(at + 24, type, true);
   dv.setUint16(at + 26, flags, true);
-  buf.set(payload, at + RECORD_HEADER_BYTES);
+  const o = at + RECORD_HEADER_BYTES;
+  if (payloadBytes <= 64) for (let i = 0; i < payloadBytes; i++) buf[o + i] = src[from + i]!;
+  else buf.set(src.subarray(from, to), o);
   dv.setUint32(at + 4, recordCrc(buf, at, length), true);
   return at + length;
 }

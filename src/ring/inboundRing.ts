@@ -1,0 +1,147 @@
+/**
+ * Many producers (gateway threads) -> one consumer (the sequencer), bounded, never lossy.
+ *
+ * A producer claims space with a CAS on the claim cursor, writes its payload, then commits by
+ * storing the frame's length into the header (the consumer reads a frame only once its length is
+ * non-zero, so payload writes happen-before the read). A full ring is back-pressure: `claim`
+ * returns -1 and the producer answers OVERLOADED; nothing is dropped or written twice.
+ * The consumer zeroes what it consumed before moving the tail, so a stale length is never mistaken
+ * for a commit.
+ *
+ * A producer that claims must commit (its frame blocks the ones behind it until it does): gateways
+ * are threads of the same process, and a dead one takes the process down with it.
+ */
+import { CONTROL_BYTES, DEFAULT_SPINS, FRAME_HEADER_BYTES, frameBytes, LINE, RingViews, checkCapacity, sleepUntil, wakeSleepers } from './frame.js';
+
+const CLAIM = 0;
+const TAIL = LINE;
+const SIGNAL = 2 * LINE;
+const SLEEPERS = 3 * LINE;
+/** claims refused because the ring was full (OVERLOADED answers) */
+const OVERLOADED = 4 * LINE;
+
+export class InboundRing {
+  readonly v: RingViews;
+  /** consumer side: the tail it owns (no atomic load needed) */
+  private tail: number;
+
+  static create(capacityBytes: number): InboundRing {
+    checkCapacity(capacityBytes);
+    return new InboundRing(new SharedArrayBuffer(CONTROL_BYTES + capacityBytes));
+  }
+
+  /** Attaches to a ring made by `create` (in any thread). */
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.v = new RingViews(sab);
+    this.tail = Atomics.load(this.v.ctrl, TAIL);
+  }
+
+  get capacity(): number {
+    return this.v.capacity;
+  }
+
+  // ------------------------------------------------------------------ producers
+
+  /**
+   * Reserves a frame for `payloadBytes` and returns the byte offset of its payload in `v.bytes`
+   * (8-aligned, so `v.f64[at >> 3]` and `v.i32[at >> 2]` address it), or -1 if the ring is full.
+   */
+  claim(payloadBytes: number): number {
+    const v = this.v;
+    if (payloadBytes < 0 || payloadBytes > v.maxPayloadBytes) throw new Error(`frame payload of ${payloadBytes} bytes (max ${v.maxPayloadBytes})`);
+    const need = frameBytes(payloadBytes);
+    const ctrl = v.ctrl;
+    for (;;) {
+      const head = Atomics.load(ctrl, CLAIM);
+      const tail = Atomics.load(ctrl, TAIL);
+      const at = head & v.mask;
+      const toEnd = v.capacity - at;
+      const total = need <= toEnd ? need : toEnd + need;
+      if (((head - tail) | 0) + total > v.capacity) {
+        Atomics.add(ctrl, OVERLOADED, 1);
+        return -1;
+      }
+      if (Atomics.compareExchange(ctrl, CLAIM, head, (head + total) | 0) !== head) continue;
+      if (total === need) return at + FRAME_HEADER_BYTES;
+      // the pad is committed at once: it carries nothing, and the consumer must be able to skip it
+      Atomics.store(v.i32, at >> 2, -toEnd);
+      return FRAME_HEADER_BYTES;
+    }
+  }
+
+  /** Publishes a claimed frame: tag first, then the length that makes it visible. */
+  commit(payloadAt: number, tag: number, payloadBytes: number): void {
+    const v = this.v;
+    const h = (payloadAt - FRAME_HEADER_BYTES) >> 2;
+    v.i32[h + 1] = tag;
+    Atomics.store(v.i32, h, FRAME_HEADER_BYTES + payloadBytes);
+    wakeSleepers(v.ctrl, SIGNAL, SLEEPERS);
+  }
+
+  /** claim + copy + commit; false when full. */
+  tryWrite(tag: number, payload: Uint8Array, from = 0, to = payload.length): boolean {
+    const at = this.claim(to - from);
+    if (at < 0) return false;
+    this.v.bytes.set(payload.subarray(from, to), at);
+    this.commit(at, tag, to - from);
+    return true;
+  }
+
+  /** Claims refused because the ring was full, since it was made. */
+  overloadedCount(): number {
+    return Atomics.load(this.v.ctrl, OVERLOADED);
+  }
+
+  /** Bytes claimed and not yet consumed. */
+  usedBytes(): number {
+    return (Atomics.load(this.v.ctrl, CLAIM) - Atomics.load(this.v.ctrl, TAIL)) | 0;
+  }
+
+  // ------------------------------------------------------------------ the consumer
+
+  /** True when a committed frame (or pad) waits at the tail. */
+  hasFrame(): boolean {
+    return Atomics.load(this.v.i32, (this.tail & this.v.mask) >> 2) !== 0;
+  }
+
+  /**
+   * Hands up to `maxFrames` committed frames, in ring order, to `onFrame(tag, payloadAt,
+   * payloadBytes)`; the payload may be read only during the call. Returns how many.
+   */
+  drain(maxFrames: number, onFrame: (tag: number, payloadAt: number, payloadBytes: number) => void): number {
+    const v = this.v;
+    const i32 = v.i32;
+    let tail = this.tail;
+    let n = 0;
+    while (n < maxFrames) {
+      const at = tail & v.mask;
+      const len = Atomics.load(i32, at >> 2);
+      if (len === 0) break;
+      if (len < 0) {
+        i32.fill(0, at >> 2, (at - len) >> 2);
+        tail = (tail - len) | 0;
+        continue;
+      }
+      onFrame(i32[(at >> 2) + 1]!, at + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES);
+      const bytes = (len + 7) & ~7;
+      i32.fill(0, at >> 2, (at + bytes) >> 2);
+      tail = (tail + bytes) | 0;
+      n++;
+    }
+    if (tail !== this.tail) {
+      this.tail = tail;
+      Atomics.store(v.ctrl, TAIL, tail);
+    }
+    return n;
+  }
+
+  /** Consumer: spin, then sleep until a frame is committed, `wake()` is called, or the timeout. */
+  waitForFrame(timeoutMs: number, spins = DEFAULT_SPINS): boolean {
+    return sleepUntil(this.v.ctrl, SIGNAL, SLEEPERS, () => this.hasFrame(), spins, timeoutMs);
+  }
+
+  /** Wakes a sleeping consumer without a frame (the journal thread does this when durability advances). */
+  wake(): void {
+    wakeSleepers(this.v.ctrl, SIGNAL, SLEEPERS);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * A gateway's end of the sequencer: submits commands into the shared inbound ring (fixed binary
+ * encoding, no objects cross threads) and reads its own outbound ring of responses, each tagged
+ * with the correlation id the gateway chose. Used by gateway threads, the crash tests and the
+ * end-to-end benchmark.
+ */
+import type { Command } from '../engine/commands.js';
+import { BroadcastRing, BroadcastReader, EMPTY, LAPPED } from '../ring/broadcastRing.js';
+import { InboundRing } from '../ring/inboundRing.js';
+import { encodeCommand, MAX_COMMAND_BYTES } from './codec.js';
+import { decodeOutput, OUTPUT_MORE, type Output } from './outputCodec.js';
+import { INBOUND_HEADER_BYTES } from './sequencer.js';
+
+export class GatewayPort {
+  readonly inbound: InboundRing;
+  readonly outbound: BroadcastRing;
+  private readonly reader: BroadcastReader;
+  private readonly scratch = new Uint8Array(MAX_COMMAND_BYTES);
+  /** responses lost because this gateway fell a whole ring behind (then it resynced) */
+  laps = 0;
+
+  constructor(
+    readonly source: number,
+    inboundSab: SharedArrayBuffer,
+    outboundSab: SharedArrayBuffer,
+  ) {
+    this.inbound = new InboundRing(inboundSab);
+    this.outbound = new BroadcastRing(outboundSab);
+    this.reader = this.outbound.reader(0);
+  }
+
+  /** Puts a command on the inbound ring; false means the ring is full (answer OVERLOADED). */
+  submit(cmd: Command, correlation: number): boolean {
+    const [type, len] = encodeCommand(cmd, this.scratch);
+    return this.submitEncoded(type, this.scratch, len, correlation);
+  }
+
+  submitEncoded(type: number, payload: Uint8Array, len: number, correlation: number): boolean {
+    const ring = this.inbound;
+    const at = ring.claim(INBOUND_HEADER_BYTES + len);
+    if (at < 0) return false;
+    const v = ring.v;
+    v.i32[at >> 2] = this.source;
+    v.i32[(at >> 2) + 1] = correlation;
+    const o = at + INBOUND_HEADER_BYTES;
+    for (let i = 0; i < len; i++) v.bytes[o + i] = payload[i]!;
+    ring.commit(at, type, INBOUND_HEADER_BYTES + len);
+    return true;
+  }
+
+  /**
+   * Hands each released response frame to `onFrame(correlation, seq, code, more, at)` (read the
+   * payload with `decode(at)` during the call if needed). Returns frames handled.
+   */
+  poll(onFrame: (correlation: number, seq: number, code: number, more: boolean, at: number) => void, max = 1024): number {
+    const r = this.reader;
+    const f = this.outbound.v.f64;
+    let n = 0;
+    while (n < max) {
+      const at = r.next();
+      if (at === EMPTY) break;
+      if (at === LAPPED) {
+        this.laps++;
+        r.resync();
+        continue;
+      }
+      const o = at >> 3;
+      const seq = f[o]!;
+      const code = f[o + 2]!;
+      const more = (f[o + 6]! & OUTPUT_MORE) !== 0;
+      if (!r.intact()) {
+        this.laps++;
+        r.resync();
+        continue;
+      }
+      onFrame(r.tag, seq, code, more, at);
+      r.advance();
+      n++;
+    }
+    return n;
+  }
+
+  /** The whole response frame at `at` as objects (seq, code, events). */
+  decode(at: number): Output {
+    return decodeOutput(this.outbound.v, at, this.reader.payloadBytes);
+  }
+
+  waitForResponse(timeoutMs: number): boolean {
+    return this.reader.waitForFrame(timeoutMs);
+  }
+
+  waitForResponseAsync(timeoutMs: number): Promise<boolean> {
+    return this.reader.waitForFrameAsync(timeoutMs);
+  }
+}

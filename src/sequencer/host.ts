@@ -1,0 +1,266 @@
+/**
+ * Starts and stops the sequencer's threads and owns their shared memory: the inbound ring
+ * (gateways -> sequencer), one outbound ring per gateway, the event ring, the journal ring
+ * (sequencer -> journal thread) and the control words. Also schedules snapshots: every N records
+ * or T seconds, and on demand, taken by the snapshot thread's replica (matching never pauses).
+ *
+ * Threads: sequencer (recovery, then the engine), journal (write + fdatasync), snapshot (replica,
+ * started at the first snapshot). The host thread itself only schedules and reports.
+ */
+import { Worker } from 'node:worker_threads';
+import { mkdirSync } from 'node:fs';
+import type { EngineOptions } from '../engine/engine.js';
+import type { Durability, Recovery } from '../journal/journal.js';
+import { workerUrl } from '../platform/workers.js';
+import { BroadcastRing } from '../ring/broadcastRing.js';
+import { InboundRing } from '../ring/inboundRing.js';
+import { SequencerControl } from './control.js';
+import type { JournalThreadData } from './journalThread.js';
+import type { SequencerThreadData } from './sequencerThread.js';
+import type { SnapshotThreadData } from './snapshotThread.js';
+
+export interface SequencerConfig {
+  dataDir: string;
+  durability?: Durability;
+  /** gateways (each gets an outbound ring; its frames carry its index as source) */
+  gateways: number;
+  engine?: EngineOptions;
+  segmentBytes?: number;
+  /** `batch` mode: fdatasync every this many ms */
+  syncIntervalMs?: number;
+  inboundRingBytes?: number;
+  journalRingBytes?: number;
+  outboundRingBytes?: number;
+  eventRingBytes?: number;
+  maxBatch?: number;
+  /** snapshot after this many new records (0: never by count) */
+  snapshotEveryRecords?: number;
+  /** snapshot after this many seconds if anything new was journaled (0: never by time) */
+  snapshotEverySeconds?: number;
+  keepSnapshots?: number;
+  /** compute the state hash at a clean stop (costly on a big book) */
+  hashOnStop?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Defaults, documented in docs/sequencer.md. */
+export const SEQUENCER_DEFAULTS = {
+  durability: 'fsync' as Durability,
+  syncIntervalMs: 10,
+  inboundRingBytes: 1 << 22,
+  journalRingBytes: 1 << 24,
+  outboundRingBytes: 1 << 24,
+  eventRingBytes: 1 << 26,
+  maxBatch: 4096,
+  snapshotEveryRecords: 5_000_000,
+  snapshotEverySeconds: 600,
+  keepSnapshots: 3,
+};
+
+export interface RecoveryReport {
+  lastSeq: number;
+  snapshotSeq: number;
+  replayed: number;
+  ms: number;
+  journal: Recovery;
+  logs: string[];
+}
+
+export interface SnapshotResult {
+  seq: number;
+  path: string;
+  replayMs: number;
+  writeMs: number;
+}
+
+function once<T>(w: Worker, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: { type?: string }) => {
+      if (m.type === type) {
+        cleanup();
+        resolve(m as T);
+      }
+    };
+    const onErr = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new Error(`thread exited (${code}) before '${type}'`));
+    };
+    const cleanup = () => {
+      w.off('message', onMsg);
+      w.off('error', onErr);
+      w.off('exit', onExit);
+    };
+    w.on('message', onMsg);
+    w.on('error', onErr);
+    w.on('exit', onExit);
+  });
+}
+
+export class SequencerHost {
+  readonly control: SequencerControl;
+  readonly inbound: InboundRing;
+  readonly events: BroadcastRing;
+  readonly outbound: BroadcastRing[];
+  readonly journalRing: InboundRing;
+  recovery!: RecoveryReport;
+  private sequencer!: Worker;
+  private journal!: Worker;
+  private snapshotter: Worker | null = null;
+  private snapshotIds = 0;
+  private readonly pendingSnapshots = new Map<number, { resolve: (r: SnapshotResult) => void; reject: (e: Error) => void }>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastSnapshotSeq = 0;
+  private lastSnapshotMs = performance.now();
+  private snapshotRunning = false;
+  private stopping: Promise<{ lastSeq: number; stateHash: string | null }> | null = null;
+  /** a thread died: the exchange must not go on (nothing unjournaled was released) */
+  failure: Error | null = null;
+  private readonly cfg: Required<Omit<SequencerConfig, 'engine' | 'segmentBytes' | 'log'>> & SequencerConfig;
+
+  private constructor(config: SequencerConfig) {
+    this.cfg = { ...SEQUENCER_DEFAULTS, hashOnStop: false, ...config } as SequencerHost['cfg'];
+    this.control = SequencerControl.create();
+    this.inbound = InboundRing.create(this.cfg.inboundRingBytes);
+    this.journalRing = InboundRing.create(this.cfg.journalRingBytes);
+    this.events = BroadcastRing.create(this.cfg.eventRingBytes);
+    this.outbound = Array.from({ length: config.gateways }, () => BroadcastRing.create(this.cfg.outboundRingBytes));
+  }
+
+  static async start(config: SequencerConfig): Promise<SequencerHost> {
+    const h = new SequencerHost(config);
+    await h.boot();
+    return h;
+  }
+
+  private log(line: string): void {
+    this.cfg.log?.(line);
+  }
+
+  private async boot(): Promise<void> {
+    const c = this.cfg;
+    mkdirSync(c.dataDir, { recursive: true });
+    const seqData: SequencerThreadData = {
+      dataDir: c.dataDir,
+      engine: c.engine ?? {},
+      maxBatch: c.maxBatch,
+      hashOnStop: c.hashOnStop,
+      controlSab: this.control.sab,
+      inboundSab: this.inbound.sab,
+      journalSab: this.journalRing.sab,
+      eventsSab: this.events.sab,
+      outboundSabs: this.outbound.map((r) => r.sab),
+    };
+    this.sequencer = new Worker(workerUrl(import.meta.url, 'sequencerThread.js'), { workerData: seqData, name: 'seqex-sequencer' });
+    this.watch(this.sequencer, 'sequencer');
+    const running = once(this.sequencer, 'running');
+    running.catch(() => {});
+    this.recovery = await once<RecoveryReport>(this.sequencer, 'recovered');
+    for (const line of this.recovery.logs) this.log(line);
+    const jData: JournalThreadData = {
+      dataDir: c.dataDir,
+      durability: c.durability,
+      segmentBytes: c.segmentBytes,
+      syncIntervalMs: c.syncIntervalMs,
+      recovered: this.recovery.journal,
+      controlSab: this.control.sab,
+      journalSab: this.journalRing.sab,
+      inboundSab: this.inbound.sab,
+    };
+    this.journal = new Worker(workerUrl(import.meta.url, 'journalThread.js'), { workerData: jData, name: 'seqex-journal' });
+    this.watch(this.journal, 'journal');
+    await running;
+    this.lastSnapshotSeq = this.recovery.snapshotSeq;
+    this.control.snapshotSeq = this.recovery.snapshotSeq;
+    this.log(
+      `sequencer: recovered to seq ${this.recovery.lastSeq} (snapshot ${this.recovery.snapshotSeq}, ${this.recovery.replayed} records replayed) in ${this.recovery.ms.toFixed(0)} ms; durability ${c.durability}`,
+    );
+    if (c.snapshotEveryRecords > 0 || c.snapshotEverySeconds > 0) {
+      this.timer = setInterval(() => this.maybeSnapshot(), 250);
+      this.timer.unref();
+    }
+  }
+
+  private watch(w: Worker, name: string): void {
+    w.on('error', (e) => {
+      this.failure ??= e;
+      this.log(`${name} thread failed: ${e.stack ?? e.message}`);
+      this.control.requestStop();
+    });
+  }
+
+  private maybeSnapshot(): void {
+    if (this.snapshotRunning || this.stopping !== null) return;
+    const durable = this.control.durableSeq;
+    const fresh = durable - this.lastSnapshotSeq;
+    if (fresh <= 0) return;
+    const c = this.cfg;
+    const byCount = c.snapshotEveryRecords > 0 && fresh >= c.snapshotEveryRecords;
+    const byTime = c.snapshotEverySeconds > 0 && performance.now() - this.lastSnapshotMs >= c.snapshotEverySeconds * 1000;
+    if (byCount || byTime) this.snapshotNow().catch((e: Error) => this.log(`snapshot failed: ${e.message}`));
+  }
+
+  /** Writes a snapshot of the state at the current durable seq (the snapshot thread's replica). */
+  snapshotNow(): Promise<SnapshotResult> {
+    const seq = this.control.durableSeq;
+    if (this.snapshotter === null) {
+      const data: SnapshotThreadData = { dataDir: this.cfg.dataDir, engine: this.cfg.engine ?? {}, keepSnapshots: this.cfg.keepSnapshots, controlSab: this.control.sab };
+      this.snapshotter = new Worker(workerUrl(import.meta.url, 'snapshotThread.js'), { workerData: data, name: 'seqex-snapshot' });
+      this.snapshotter.unref();
+      this.snapshotter.on('message', (m: { id: number; error?: string } & SnapshotResult) => {
+        const p = this.pendingSnapshots.get(m.id);
+        this.pendingSnapshots.delete(m.id);
+        this.snapshotRunning = this.pendingSnapshots.size > 0;
+        if (m.error !== undefined) p?.reject(new Error(m.error));
+        else {
+          this.lastSnapshotSeq = Math.max(this.lastSnapshotSeq, m.seq);
+          this.log(`snapshot at seq ${m.seq}: ${m.path} (replica replay ${m.replayMs.toFixed(0)} ms, write ${m.writeMs.toFixed(0)} ms)`);
+          p?.resolve(m);
+        }
+      });
+      this.snapshotter.on('error', (e) => {
+        for (const p of this.pendingSnapshots.values()) p.reject(e);
+        this.pendingSnapshots.clear();
+        this.snapshotRunning = false;
+        this.snapshotter = null;
+      });
+    }
+    this.snapshotRunning = true;
+    this.lastSnapshotMs = performance.now();
+    const id = ++this.snapshotIds;
+    return new Promise<SnapshotResult>((resolve, reject) => {
+      this.pendingSnapshots.set(id, { resolve, reject });
+      this.snapshotter!.postMessage({ id, seq });
+    });
+  }
+
+  /**
+   * Clean stop: the sequencer drains the inbound ring, waits until everything is durable and
+   * released, then the journal thread syncs and closes. Producers should stop submitting first.
+   */
+  stop(): Promise<{ lastSeq: number; stateHash: string | null }> {
+    this.stopping ??= (async () => {
+      if (this.timer !== null) clearInterval(this.timer);
+      const stopped = once<{ lastSeq: number; stateHash: string | null }>(this.sequencer, 'stopped');
+      const seqExit = new Promise((r) => this.sequencer.once('exit', r));
+      const jExit = new Promise((r) => this.journal.once('exit', r));
+      this.control.requestStop();
+      this.inbound.wake();
+      let result: { lastSeq: number; stateHash: string | null };
+      try {
+        result = await stopped;
+      } catch (e) {
+        this.failure ??= e as Error;
+        result = { lastSeq: this.control.sequencedSeq, stateHash: null };
+      }
+      this.journalRing.wake();
+      await Promise.all([seqExit, jExit]);
+      if (this.snapshotter !== null) await this.snapshotter.terminate();
+      return result;
+    })();
+    return this.stopping;
+  }
+}

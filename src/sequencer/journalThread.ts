@@ -1,0 +1,32 @@
+/** Worker entry of the journal thread: open the journal where recovery left it and run the stage. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { JournalWriter, type Durability, type Recovery } from '../journal/journal.js';
+import { InboundRing } from '../ring/inboundRing.js';
+import { SequencerControl } from './control.js';
+import { JournalStage } from './journalStage.js';
+
+export interface JournalThreadData {
+  dataDir: string;
+  durability: Durability;
+  segmentBytes: number | undefined;
+  syncIntervalMs: number;
+  recovered: Recovery;
+  controlSab: SharedArrayBuffer;
+  journalSab: SharedArrayBuffer;
+  inboundSab: SharedArrayBuffer;
+}
+
+const data = workerData as JournalThreadData;
+const control = new SequencerControl(data.controlSab);
+try {
+  const writer = new JournalWriter({ dir: data.dataDir, durability: data.durability, segmentBytes: data.segmentBytes, recovered: data.recovered });
+  const stage = new JournalStage(writer, new InboundRing(data.journalSab), control, new InboundRing(data.inboundSab), data.syncIntervalMs);
+  control.setDurable(writer.lastSeq);
+  control.setJournalReady();
+  stage.run();
+  parentPort!.postMessage({ type: 'closed', lastSeq: writer.lastSeq });
+} catch (e) {
+  // nothing after the failure is released: the sequencer sees this flag and stops
+  control.setJournalFailed();
+  throw e;
+}

@@ -1,0 +1,65 @@
+/**
+ * Worker entry of the snapshot thread: a replica engine built by replaying the durable journal
+ * (DESIGN.md: "a forked state built by a replayer"), so a snapshot never pauses matching. On each
+ * request it replays the records it has not seen up to the requested seq, writes `snap-<seq>.snap`
+ * (seq, state hash, CRC) atomically, and keeps the newest few.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Engine, type EngineOptions } from '../engine/engine.js';
+import { recoverJournal } from '../journal/journal.js';
+import { listSnapshots, newestSnapshot, writeSnapshotFile } from '../journal/snapshotFile.js';
+import { tuneV8ForEngine } from '../platform/v8.js';
+import { decodeCommand } from './codec.js';
+import { SequencerControl } from './control.js';
+
+export interface SnapshotThreadData {
+  dataDir: string;
+  engine: EngineOptions;
+  keepSnapshots: number;
+  controlSab: SharedArrayBuffer;
+}
+
+tuneV8ForEngine();
+const data = workerData as SnapshotThreadData;
+const control = new SequencerControl(data.controlSab);
+let replica: Engine | null = null;
+
+function advanceTo(seq: number): Engine {
+  if (replica === null) {
+    const snap = newestSnapshot(data.dataDir, seq);
+    replica = snap === null ? new Engine(data.engine) : Engine.restore(snap.body, data.engine);
+  }
+  const e = replica;
+  if (e.lastSeq >= seq) return e;
+  recoverJournal(
+    data.dataDir,
+    false,
+    (s, tsUs, type, bytes, from, to) => {
+      if (s <= e.lastSeq || s > seq) return;
+      const cmd = decodeCommand(type, s, tsUs, bytes, from, to);
+      if (cmd === null) throw new Error(`journal record seq ${s} does not decode`);
+      e.apply(cmd);
+      e.events.clear();
+    },
+    e.lastSeq,
+  );
+  if (e.lastSeq !== seq) throw new Error(`snapshot replica reached seq ${e.lastSeq}, wanted ${seq}`);
+  return e;
+}
+
+parentPort!.on('message', (msg: { id: number; seq: number }) => {
+  try {
+    const t0 = performance.now();
+    const e = advanceTo(msg.seq);
+    const t1 = performance.now();
+    const path = writeSnapshotFile(data.dataDir, msg.seq, e.stateHash(), e.snapshot());
+    control.snapshotSeq = msg.seq;
+    for (const name of listSnapshots(data.dataDir).slice(data.keepSnapshots)) rmSync(join(data.dataDir, name), { force: true });
+    parentPort!.postMessage({ id: msg.id, seq: msg.seq, path, replayMs: t1 - t0, writeMs: performance.now() - t1 });
+  } catch (err) {
+    replica = null; // rebuilt from disk next time
+    parentPort!.postMessage({ id: msg.id, error: String(err instanceof Error ? err.message : err) });
+  }
+});
