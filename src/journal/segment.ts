@@ -15,7 +15,7 @@
  * space, not damage.
  */
 import { crc32c } from './crc32c.js';
-import { readRecord, RECORD_HEADER_BYTES } from './record.js';
+import { newRecordView, readRecord, readRecordInto, READ_STATUS_NAMES, ReadStatus, RECORD_HEADER_BYTES } from './record.js';
 
 export const SEGMENT_MAGIC = 'SEQXJRNL';
 export const SEGMENT_VERSION = 1;
@@ -86,10 +86,10 @@ export function scanSegment(
     tornTail,
     error,
   });
+  const rec = newRecordView();
   while (at < buf.length) {
-    const r = readRecord(buf, at);
-    if (r.status === 'ok') {
-      const rec = r.record;
+    const status = readRecordInto(buf, at, buf.length, rec);
+    if (status === ReadStatus.OK) {
       if (rec.seq !== expected) return result(false, { offset: at, reason: `seq ${rec.seq} where ${expected} was expected` });
       onRecord?.(rec.seq, rec.tsUs, rec.type, rec.payloadStart, rec.payloadEnd);
       records++;
@@ -101,7 +101,7 @@ export function scanSegment(
     // a crash tears only the last record being written: if any whole record follows, this is
     // damage in the middle of the journal, not a torn tail
     if (newest && !wholeRecordAfter(buf, at)) return result(true, null);
-    return result(false, { offset: at, reason: r.status === 'truncated' ? 'record cut short before the end of the journal' : `record ${r.status.replace('_', ' ')}` });
+    return result(false, { offset: at, reason: status === ReadStatus.TRUNCATED ? 'record cut short before the end of the journal' : `record ${READ_STATUS_NAMES[status].replace('_', ' ')}` });
   }
   return result(false, null);
 }

@@ -55,7 +55,7 @@ export class RingViews {
  * Waiting without burning a core (DESIGN.md rule 7): spin a little, then sleep on a wake word
  * that producers bump and notify only when a sleeper is registered.
  */
-export const DEFAULT_SPINS = 2_000;
+export const DEFAULT_SPINS = 100;
 
 export function wakeSleepers(ctrl: Int32Array, signal: number, sleepers: number): void {
   if (Atomics.load(ctrl, sleepers) !== 0) {

@@ -111,24 +111,30 @@ export class InboundRing {
   drain(maxFrames: number, onFrame: (tag: number, payloadAt: number, payloadBytes: number) => void): number {
     const v = this.v;
     const i32 = v.i32;
-    let tail = this.tail;
+    const start = this.tail;
+    let tail = start;
     let n = 0;
     while (n < maxFrames) {
       const at = tail & v.mask;
       const len = Atomics.load(i32, at >> 2);
       if (len === 0) break;
       if (len < 0) {
-        i32.fill(0, at >> 2, (at - len) >> 2);
         tail = (tail - len) | 0;
         continue;
       }
       onFrame(i32[(at >> 2) + 1]!, at + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES);
-      const bytes = (len + 7) & ~7;
-      i32.fill(0, at >> 2, (at + bytes) >> 2);
-      tail = (tail + bytes) | 0;
+      tail = (tail + ((len + 7) & ~7)) | 0;
       n++;
     }
-    if (tail !== this.tail) {
+    if (tail !== start) {
+      // zero what was consumed (one or two ranges) before handing it back to the producers
+      const from = start & v.mask;
+      const to = tail & v.mask;
+      if (from < to) i32.fill(0, from >> 2, to >> 2);
+      else {
+        i32.fill(0, from >> 2);
+        i32.fill(0, 0, to >> 2);
+      }
       this.tail = tail;
       Atomics.store(v.ctrl, TAIL, tail);
     }

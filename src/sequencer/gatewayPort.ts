@@ -85,8 +85,8 @@ export class GatewayPort {
     return decodeOutput(this.outbound.v, at, this.reader.payloadBytes);
   }
 
-  waitForResponse(timeoutMs: number): boolean {
-    return this.reader.waitForFrame(timeoutMs);
+  waitForResponse(timeoutMs: number, spins?: number): boolean {
+    return this.reader.waitForFrame(timeoutMs, spins);
   }
 
   waitForResponseAsync(timeoutMs: number): Promise<boolean> {

@@ -70,7 +70,14 @@ export function writeOutput(v: RingViews, at: number, seq: number, tsUs: number,
 
 /** Copies a frame payload from one ring to another (the same output to the event ring and a gateway). */
 export function copyPayload(from: RingViews, fromAt: number, to: RingViews, toAt: number, bytes: number): void {
-  to.bytes.set(from.bytes.subarray(fromAt, fromAt + bytes), toAt);
+  // frames are 8-aligned and padded to 8 bytes: copy whole Int32 words (not Float64: a NaN
+  // pattern in string bytes must come through bit for bit)
+  const src = from.i32;
+  const dst = to.i32;
+  const s = fromAt >> 2;
+  const d = toAt >> 2;
+  const words = ((bytes + 7) >> 3) << 1;
+  for (let i = 0; i < words; i++) dst[d + i] = src[s + i]!;
 }
 
 /** Offsets (after the record header) of the string-index fields of each event type. */

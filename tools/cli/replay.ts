@@ -4,9 +4,10 @@
  * Exit codes: 0 the journal is whole; 1 usage error; 2 corruption (file and offset printed);
  * 3 a torn tail was found and not repaired (run again with --repair to cut it).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
+import { decodeEvents } from '../../src/engine/events.js';
 import { JournalCorruptError, listSegments, recoverJournal } from '../../src/journal/journal.js';
 import { readSegmentHeader, scanSegment } from '../../src/journal/segment.js';
 import { newestSnapshot } from '../../src/journal/snapshotFile.js';
@@ -32,10 +33,12 @@ interface Args {
   repair: boolean;
   verify: boolean;
   fromSnapshot: boolean;
+  /** write the regenerated events here, one JSON object per line */
+  events: string | null;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { dataDir: 'journal', toSeq: Number.MAX_SAFE_INTEGER, repair: false, verify: false, fromSnapshot: false };
+  const a: Args = { dataDir: 'journal', toSeq: Number.MAX_SAFE_INTEGER, repair: false, verify: false, fromSnapshot: false, events: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     if (k === '--data-dir') a.dataDir = argv[++i] ?? '';
@@ -46,6 +49,10 @@ function parseArgs(argv: string[]): Args | string {
     } else if (k === '--repair') a.repair = true;
     else if (k === '--verify') a.verify = true;
     else if (k === '--from-snapshot') a.fromSnapshot = true;
+    else if (k === '--events') {
+      a.events = argv[++i] ?? '';
+      if (a.events === '') return '--events needs a file';
+    }
     else return `unknown option ${k}`;
   }
   if (a.dataDir === '') return '--data-dir needs a directory';
@@ -55,7 +62,7 @@ function parseArgs(argv: string[]): Args | string {
 export function replayMain(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
-    err(`seqex replay: ${args}\nusage: seqex replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair]\n`);
+    err(`seqex replay: ${args}\nusage: seqex replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair] [--events FILE]\n`);
     return EXIT_USAGE;
   }
   if (!isDir(args.dataDir)) {
@@ -77,6 +84,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
     }
     fromSeq = snap.seq;
   }
+  const events = args.events === null ? null : new EventsFile(args.events);
   let snapshotCheck = 'no snapshot';
   let applied = 0;
   let undecodable = 0;
@@ -89,8 +97,9 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
         undecodable++;
         return;
       }
-      engine.apply(cmd);
       engine.events.clear();
+      engine.apply(cmd);
+      if (events !== null) events.write(engine);
       applied++;
       if (args.verify && !args.fromSnapshot && snap !== null && seq === snap.seq)
         snapshotCheck = engine.stateHash() === snap.stateHash ? `ok (seq ${snap.seq})` : `MISMATCH at seq ${snap.seq}`;
@@ -102,6 +111,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
     }
     throw e;
   }
+  events?.close();
   const seconds = (performance.now() - t0) / 1000;
   if (args.verify) engine.checkInvariants();
   if (args.fromSnapshot) snapshotCheck = snap === null ? 'none found: replayed from the journal alone' : `started from ${snap.path} (seq ${snap.seq}, hash checked)`;
@@ -116,6 +126,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
       `state hash    ${engine.stateHash()}`,
       `invariants    ${args.verify ? 'ok' : 'not checked (use --verify)'}`,
       `snapshot      ${snapshotCheck}`,
+      ...(events !== null ? [`events        ${events.count} written to ${args.events}`] : []),
       `torn tail     ${rec.tornBytes === 0 ? 'none' : `${rec.tornBytes} bytes ${args.repair ? 'cut' : 'found, not cut (use --repair)'}`}`,
       ...(undecodable > 0 ? [`undecodable   ${undecodable} records`] : []),
       '',
@@ -123,6 +134,36 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
   );
   if (undecodable > 0 || snapshotCheck.startsWith('MISMATCH')) return EXIT_CORRUPT;
   return rec.tornBytes > 0 && !args.repair ? EXIT_TORN : EXIT_OK;
+}
+
+/** The regenerated event stream as JSON lines, buffered (replay of millions of records). */
+class EventsFile {
+  private readonly fd: number;
+  private buf: string[] = [];
+  private bytes = 0;
+  count = 0;
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+  write(engine: Engine): void {
+    for (const e of decodeEvents(engine.events)) {
+      const line = JSON.stringify(e);
+      this.buf.push(line);
+      this.bytes += line.length;
+      this.count++;
+    }
+    if (this.bytes > 1 << 20) this.flush();
+  }
+  private flush(): void {
+    if (this.buf.length === 0) return;
+    writeSync(this.fd, this.buf.join('\n') + '\n');
+    this.buf = [];
+    this.bytes = 0;
+  }
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
 }
 
 export function journalInfoMain(argv: string[], out: (s: string) => void, err: (s: string) => void): number {

@@ -15,9 +15,10 @@ const root = join(here, '..', '..', '..');
 const USAGE = `usage: seqex <command>
 
 commands:
-  replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair]
+  replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair] [--events FILE]
                  rebuild the engine from snapshot + journal: records, last seq, rate, state hash;
-                 --verify checks invariants and that the journal reproduces the snapshot's hash
+                 --verify checks invariants and that the journal reproduces the snapshot's hash;
+                 --events writes the regenerated events (JSON lines) to FILE
                  exit 0 whole, 2 corruption (file and offset), 3 torn tail not cut
   journal-info [--data-dir DIR]
                  segments, seq ranges, sizes, damage

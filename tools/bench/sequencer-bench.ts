@@ -1,0 +1,175 @@
+/**
+ * End-to-end sequencer benchmark (part of `make bench`): producer threads -> inbound ring ->
+ * sequencer thread -> journal thread (fsync group commit) -> engine -> outbound ring -> the
+ * producer, all in this process. Open loop at fixed offered rates (latency from the time each
+ * command was due: coordinated-omission-free) and at saturation; plus the CPU the idle exchange
+ * burns (spin-then-wait). One JSON line per run. Data in a temporary directory under journal/.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import hdr from 'hdr-histogram-js';
+import type { Command } from '../../src/engine/commands.js';
+import { GatewayPort } from '../../src/sequencer/gatewayPort.js';
+import { SequencerHost } from '../../src/sequencer/host.js';
+import type { Durability } from '../../src/journal/journal.js';
+import { fmtInt, table } from './stats.js';
+import type { ProducerData } from './sequencer-producer.js';
+
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 2);
+const DURATION_MS = Number(process.env.BENCH_SEQ_MS ?? (quick ? 1500 : 3000));
+const WARMUP_MS = quick ? 500 : 1000;
+const RATES = (process.env.BENCH_SEQ_RATES ?? '50000,100000,200000').split(',').map(Number);
+const DURABILITY = (process.env.BENCH_DURABILITY ?? 'fsync') as Durability;
+const BASE_DIR = process.env.BENCH_DIR ?? 'journal';
+const SYMBOLS = ['S0', 'S1', 'S2', 'S3'];
+const ACCOUNTS = 64;
+const MID = 10_000;
+
+function setupCommands(): Command[] {
+  const c: Record<string, unknown>[] = [
+    { type: 'addAsset', asset: 'USD', decimals: 2 },
+    ...SYMBOLS.map((s) => ({ type: 'addAsset', asset: `${s}B`, decimals: 0 }) as const),
+    ...SYMBOLS.map(
+      (s) => ({ type: 'addSymbol', config: { symbol: s, base: `${s}B`, quote: 'USD', tickSize: '0.01', lotSize: '1', maxQty: '1000000', maxNotional: '1000000000' } }) as const,
+    ),
+  ];
+  for (let a = 1; a <= ACCOUNTS; a++) {
+    c.push({ type: 'createAccount', name: `acct${a}` });
+    c.push({ type: 'setAccountLimits', accountId: a, maxOpenOrders: 100_000 });
+    c.push({ type: 'deposit', accountId: a, asset: 'USD', amountMinor: 1e13, transferId: `usd-${a}` });
+    for (const s of SYMBOLS) c.push({ type: 'deposit', accountId: a, asset: `${s}B`, amountMinor: 1e9, transferId: `${s}-${a}` });
+  }
+  return c.map((x) => ({ ...x, seq: 0, tsUs: 0 }) as Command);
+}
+
+async function submitAll(port: GatewayPort, cmds: Command[]): Promise<void> {
+  let corr = 0;
+  let pending = 0;
+  for (const c of cmds) {
+    while (!port.submit(c, ++corr)) await new Promise((r) => setTimeout(r, 1));
+    pending++;
+  }
+  const failures: number[] = [];
+  const until = performance.now() + 30_000;
+  while (pending > 0 && performance.now() < until) {
+    port.poll((_c, _s, code, more) => {
+      if (more) return;
+      pending--;
+      if (code !== 0) failures.push(code);
+    });
+    if (pending > 0) await port.waitForResponseAsync(10);
+  }
+  if (pending > 0 || failures.length > 0) throw new Error(`setup failed: ${pending} pending, codes ${failures.join(',')}`);
+}
+
+interface RunResult {
+  [k: string]: number | string;
+}
+
+async function run(label: string, rate: number): Promise<RunResult> {
+  const dir = mkdtempSync(join(BASE_DIR, '.bench-seq-'));
+  const host = await SequencerHost.start({ dataDir: dir, gateways: PRODUCERS + 1, durability: DURABILITY, snapshotEveryRecords: 0, snapshotEverySeconds: 0 });
+  try {
+    await submitAll(new GatewayPort(PRODUCERS, host.inbound.sab, host.outbound[PRODUCERS]!.sab), setupCommands());
+    const before = host.control.stats();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: PRODUCERS }, (_, p) => {
+        const data: ProducerData = {
+          source: p,
+          inboundSab: host.inbound.sab,
+          outboundSab: host.outbound[p]!.sab,
+          rate: rate / PRODUCERS,
+          window: 8192,
+          warmupMs: WARMUP_MS,
+          durationMs: DURATION_MS,
+          accounts: Array.from({ length: ACCOUNTS / PRODUCERS }, (_, i) => 1 + p + i * PRODUCERS),
+          symbols: SYMBOLS,
+          midTicks: MID,
+          seed: 1000 + p,
+        };
+        const w = new Worker(new URL('./sequencer-producer.js', import.meta.url), { workerData: data });
+        return new Promise<{ acked: number; overloaded: number; laps: number; histogram: string; sent: number }>((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        }).finally(() => w.terminate());
+      }),
+    );
+    const wallS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const after = host.control.stats();
+    const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    for (const r of results) merged.add(hdr.decodeFromCompressedBase64(r.histogram));
+    const acked = results.reduce((s, r) => s + r.acked, 0);
+    const fsyncs = after.fsyncs - before.fsyncs;
+    const commands = after.commands - before.commands;
+    return {
+      bench: `sequencer.${label}`,
+      durability: DURABILITY,
+      producers: PRODUCERS,
+      offeredPerSec: rate,
+      ackedPerSec: Math.round(acked / (DURATION_MS / 1000)),
+      ackP50Us: merged.getValueAtPercentile(50),
+      ackP99Us: merged.getValueAtPercentile(99),
+      ackP999Us: merged.getValueAtPercentile(99.9),
+      ackMaxUs: merged.maxValue,
+      overloaded: results.reduce((s, r) => s + r.overloaded, 0),
+      laps: results.reduce((s, r) => s + r.laps, 0),
+      fsyncs,
+      recordsPerFsync: Math.round(commands / Math.max(1, fsyncs)),
+      fsyncMeanUs: Math.round(after.fsyncUsMean),
+      cpuCoresUsed: Math.round(((cpu.user + cpu.system) / 1e6 / wallS) * 100) / 100,
+    };
+  } finally {
+    await host.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function idleCpu(): Promise<RunResult> {
+  const dir = mkdtempSync(join(BASE_DIR, '.bench-seq-'));
+  const host = await SequencerHost.start({ dataDir: dir, gateways: 1, durability: DURABILITY, snapshotEveryRecords: 0, snapshotEverySeconds: 0 });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, quick ? 1000 : 2000));
+    const cpu = process.cpuUsage(cpu0);
+    const wallS = (performance.now() - t0) / 1000;
+    return { bench: 'sequencer.idle', cpuPercentOfOneCore: Math.round(((cpu.user + cpu.system) / 1e6 / wallS) * 1000) / 10 };
+  } finally {
+    await host.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+mkdirSync(BASE_DIR, { recursive: true });
+const rows: RunResult[] = [];
+const only = process.env.BENCH_SEQ_ONLY; // e.g. "saturation" or "open"
+if (only === undefined || only === 'open') for (const rate of RATES) rows.push(await run(`open.${rate / 1000}k`, rate));
+if (only === undefined || only === 'saturation') rows.push(await run('saturation', 0));
+if (only === undefined || only === 'idle') rows.push(await idleCpu());
+
+const runs = rows.filter((r) => r.offeredPerSec !== undefined);
+console.log(`\nSequencer end to end (${PRODUCERS} producer threads, durability ${DURABILITY}, ${DURATION_MS} ms measured per run)`);
+console.log(
+  table([
+    ['run', 'offered/s', 'acked/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'rec/fsync', 'overloaded', 'cores'],
+    ...runs.map((r) => [
+      String(r.bench),
+      r.offeredPerSec === 0 ? 'max' : fmtInt(r.offeredPerSec as number),
+      fmtInt(r.ackedPerSec as number),
+      fmtInt(r.ackP50Us as number),
+      fmtInt(r.ackP99Us as number),
+      fmtInt(r.ackP999Us as number),
+      fmtInt(r.ackMaxUs as number),
+      fmtInt(r.recordsPerFsync as number),
+      fmtInt(r.overloaded as number),
+      String(r.cpuCoresUsed),
+    ]),
+  ]),
+);
+for (const r of rows) console.log(JSON.stringify(r));
