@@ -8,7 +8,7 @@
  * Durability modes (DESIGN.md rule 1): `fsync` (default: fdatasync per commit), `batch` (the caller
  * syncs every N ms with `sync()`; documented loss window), `none` (tests and benchmarks only).
  */
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_RECORD_BYTES, writeRecordFrom } from './record.js';
 import { scanSegment, SEGMENT_HEADER_BYTES, writeSegmentHeader } from './segment.js';
@@ -26,6 +26,12 @@ export interface JournalOptions {
   repairTornTail?: boolean;
   /** the caller has just recovered the directory (and cut any torn tail): skip the scan at open */
   recovered?: Recovery;
+  /**
+   * Where new segments come from: a preallocated, zero-filled, synced file to rename (see
+   * `preallocate.ts`), or null to create an empty one. Writing into blocks that already exist
+   * lets fdatasync flush data only, not the file size (measured: 0.2 ms instead of 0.6-4 ms).
+   */
+  takePreparedSegment?: () => string | null;
 }
 
 export class JournalCorruptError extends Error {
@@ -44,6 +50,8 @@ export interface Recovery {
   records: number;
   /** bytes cut from a torn tail (0 when the journal ended cleanly) */
   tornBytes: number;
+  /** where the newest segment's records end (appends continue there; zeros may follow) */
+  tailEnd: number;
 }
 
 const SEGMENT_RE = /^seg-(\d{20})\.jrnl$/;
@@ -83,6 +91,7 @@ export function recoverJournal(
   let lastSeq = 0;
   let records = 0;
   let tornBytes = 0;
+  let tailEnd = 0;
   segments.forEach((name, i) => {
     const path = join(dir, name);
     const bytes = new Uint8Array(readFileSync(path));
@@ -93,6 +102,7 @@ export function recoverJournal(
       if (newest && r.header === null && bytes.length <= SEGMENT_HEADER_BYTES && r.error.offset === 0) {
         tornBytes += bytes.length;
         if (repair) truncate(path, 0);
+        tailEnd = 0;
         return;
       }
       throw new JournalCorruptError(path, r.error.offset, r.error.reason);
@@ -105,8 +115,9 @@ export function recoverJournal(
       tornBytes += bytes.length - r.validEnd;
       if (repair) truncate(path, r.validEnd);
     }
+    if (newest) tailEnd = r.validEnd;
   });
-  return { segments, lastSeq, records, tornBytes };
+  return { segments, lastSeq, records, tornBytes, tailEnd };
 }
 
 function truncate(path: string, length: number): void {
@@ -128,6 +139,7 @@ export class JournalWriter {
   private segmentWritten = 0;
   private batch = new Uint8Array(BATCH_BYTES);
   private batchLen = 0;
+  private readonly takePrepared: (() => string | null) | undefined;
   /** seq of the last record appended (in the batch or on disk) */
   lastSeq: number;
   /** seq of the last record written to the file (and synced, in fsync mode) */
@@ -139,6 +151,7 @@ export class JournalWriter {
     this.durability = opts.durability ?? 'fsync';
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.epoch = opts.epoch ?? 0;
+    this.takePrepared = opts.takePreparedSegment;
     mkdirSync(this.dir, { recursive: true });
     const repair = opts.repairTornTail ?? true;
     this.recovery = opts.recovered ?? recoverJournal(this.dir, repair);
@@ -151,8 +164,9 @@ export class JournalWriter {
       const size = statSync(path).size;
       if (size === 0) this.startSegmentFile(path); // its header was torn and cut
       else {
-        this.fd = openSync(path, 'a');
-        this.segmentWritten = size;
+        // writes go at explicit offsets: a preallocated segment has zeros after its records
+        this.fd = openSync(path, 'r+');
+        this.segmentWritten = this.recovery.tailEnd > 0 ? this.recovery.tailEnd : size;
       }
     }
   }
@@ -201,9 +215,10 @@ export class JournalWriter {
 
   private flush(): void {
     if (this.batchLen === 0) return;
-    if (this.fd < 0 || this.segmentWritten >= this.segmentBytes) this.rotate(this.firstSeqInBatch());
+    // rotate before a batch would run past the segment's (preallocated) size
+    if (this.fd < 0 || (this.segmentWritten > SEGMENT_HEADER_BYTES && this.segmentWritten + this.batchLen > this.segmentBytes)) this.rotate(this.firstSeqInBatch());
     let off = 0;
-    while (off < this.batchLen) off += writeSync(this.fd, this.batch, off, this.batchLen - off);
+    while (off < this.batchLen) off += writeSync(this.fd, this.batch, off, this.batchLen - off, this.segmentWritten + off);
     this.segmentWritten += this.batchLen;
     this.batchLen = 0;
   }
@@ -223,11 +238,13 @@ export class JournalWriter {
 
   private startSegmentFile(path: string): void {
     if (this.fd >= 0) closeSync(this.fd);
-    this.fd = openSync(path, 'w');
+    const prepared = this.durability === 'none' ? null : (this.takePrepared?.() ?? null);
+    if (prepared !== null) renameSync(prepared, path);
+    this.fd = openSync(path, prepared !== null ? 'r+' : 'w');
     const header = new Uint8Array(SEGMENT_HEADER_BYTES);
     const firstSeq = Number(/seg-(\d+)\.jrnl$/.exec(path)![1]);
     writeSegmentHeader(header, this.epoch, firstSeq === 0 ? this.lastSeq + 1 : firstSeq);
-    writeSync(this.fd, header);
+    writeSync(this.fd, header, 0, header.length, 0);
     this.segmentWritten = SEGMENT_HEADER_BYTES;
     if (this.durability !== 'none') {
       // the new file's directory entry must be durable too, or a crash could lose the segment

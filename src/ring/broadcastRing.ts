@@ -68,7 +68,7 @@ export class BroadcastRing {
    */
   claim(tag: number, payloadBytes: number): number {
     const v = this.v;
-    if (payloadBytes < 0 || payloadBytes > v.maxPayloadBytes) throw new Error(`frame payload of ${payloadBytes} bytes (max ${v.maxPayloadBytes})`);
+    if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > v.maxPayloadBytes) throw new Error(`frame payload of ${payloadBytes} bytes (max ${v.maxPayloadBytes})`);
     const need = frameBytes(payloadBytes);
     let at = this.head & v.mask;
     const toEnd = v.capacity - at;

@@ -48,7 +48,7 @@ export class InboundRing {
    */
   claim(payloadBytes: number): number {
     const v = this.v;
-    if (payloadBytes < 0 || payloadBytes > v.maxPayloadBytes) throw new Error(`frame payload of ${payloadBytes} bytes (max ${v.maxPayloadBytes})`);
+    if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > v.maxPayloadBytes) throw new Error(`frame payload of ${payloadBytes} bytes (max ${v.maxPayloadBytes})`);
     const need = frameBytes(payloadBytes);
     const ctrl = v.ctrl;
     for (;;) {
@@ -114,29 +114,34 @@ export class InboundRing {
     const start = this.tail;
     let tail = start;
     let n = 0;
-    while (n < maxFrames) {
-      const at = tail & v.mask;
-      const len = Atomics.load(i32, at >> 2);
-      if (len === 0) break;
-      if (len < 0) {
-        tail = (tail - len) | 0;
-        continue;
+    try {
+      // at most one ring's worth: past it the headers are this batch's own, not yet zeroed
+      while (n < maxFrames && ((tail - start) | 0) < v.capacity) {
+        const at = tail & v.mask;
+        const len = Atomics.load(i32, at >> 2);
+        if (len === 0) break;
+        if (len < 0) {
+          tail = (tail - len) | 0;
+          continue;
+        }
+        onFrame(i32[(at >> 2) + 1]!, at + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES);
+        tail = (tail + ((len + 7) & ~7)) | 0;
+        n++;
       }
-      onFrame(i32[(at >> 2) + 1]!, at + FRAME_HEADER_BYTES, len - FRAME_HEADER_BYTES);
-      tail = (tail + ((len + 7) & ~7)) | 0;
-      n++;
-    }
-    if (tail !== start) {
-      // zero what was consumed (one or two ranges) before handing it back to the producers
-      const from = start & v.mask;
-      const to = tail & v.mask;
-      if (from < to) i32.fill(0, from >> 2, to >> 2);
-      else {
-        i32.fill(0, from >> 2);
-        i32.fill(0, 0, to >> 2);
+    } finally {
+      // also when onFrame throws: the frames it already took stay taken (the throwing one comes again)
+      if (tail !== start) {
+        // zero what was consumed (one or two ranges) before handing it back to the producers
+        const from = start & v.mask;
+        const to = tail & v.mask;
+        if (from < to) i32.fill(0, from >> 2, to >> 2);
+        else {
+          i32.fill(0, from >> 2);
+          i32.fill(0, 0, to >> 2);
+        }
+        this.tail = tail;
+        Atomics.store(v.ctrl, TAIL, tail);
       }
-      this.tail = tail;
-      Atomics.store(v.ctrl, TAIL, tail);
     }
     return n;
   }

@@ -38,6 +38,10 @@ const enum Int {
   JOURNAL_FAILED = 3,
   /** the sequencer has sequenced its last command and seen it released (clean stop) */
   SEQUENCER_DONE = 4,
+  /** a preallocated segment is ready to be taken (preparer sets, journal thread clears) */
+  PREPARED_READY = 5,
+  /** bumped by the journal thread to ask the preparer for the next segment */
+  PREPARE_REQUESTS = 6,
 }
 
 export class SequencerControl {
@@ -131,6 +135,28 @@ export class SequencerControl {
   setSequencerDone(): void {
     Atomics.store(this.int, Int.SEQUENCER_DONE * LINE_INT, 1);
   }
+  get preparedReady(): boolean {
+    return Atomics.load(this.int, Int.PREPARED_READY * LINE_INT) !== 0;
+  }
+  setPreparedReady(ready: boolean): void {
+    Atomics.store(this.int, Int.PREPARED_READY * LINE_INT, ready ? 1 : 0);
+    Atomics.notify(this.int, Int.PREPARED_READY * LINE_INT);
+  }
+  /** Blocks until a prepared segment is ready or the timeout (the journal thread at start-up). */
+  waitPreparedReady(timeoutMs: number): boolean {
+    Atomics.wait(this.int, Int.PREPARED_READY * LINE_INT, 0, timeoutMs);
+    return this.preparedReady;
+  }
+  requestPrepare(): void {
+    Atomics.add(this.int, Int.PREPARE_REQUESTS * LINE_INT, 1);
+    Atomics.notify(this.int, Int.PREPARE_REQUESTS * LINE_INT);
+  }
+  /** Preparer: waits until asked for more than `served` segments (or the timeout); returns the count asked. */
+  waitPrepareRequest(served: number, timeoutMs: number): number {
+    Atomics.wait(this.int, Int.PREPARE_REQUESTS * LINE_INT, served, timeoutMs);
+    return Atomics.load(this.int, Int.PREPARE_REQUESTS * LINE_INT);
+  }
+
   /** Blocks until the journal thread is ready (start-up). */
   waitJournalReady(timeoutMs: number): boolean {
     Atomics.wait(this.int, Int.JOURNAL_READY * LINE_INT, 0, timeoutMs);

@@ -16,6 +16,7 @@ import { BroadcastRing } from '../ring/broadcastRing.js';
 import { InboundRing } from '../ring/inboundRing.js';
 import { SequencerControl } from './control.js';
 import type { JournalThreadData } from './journalThread.js';
+import type { PreparerThreadData } from './preparerThread.js';
 import type { SequencerThreadData } from './sequencerThread.js';
 import type { SnapshotThreadData } from './snapshotThread.js';
 
@@ -46,6 +47,7 @@ export interface SequencerConfig {
 /** Defaults, documented in docs/sequencer.md. */
 export const SEQUENCER_DEFAULTS = {
   durability: 'fsync' as Durability,
+  segmentBytes: 64 * 1024 * 1024,
   syncIntervalMs: 10,
   inboundRingBytes: 1 << 22,
   journalRingBytes: 1 << 24,
@@ -109,6 +111,7 @@ export class SequencerHost {
   recovery!: RecoveryReport;
   private sequencer!: Worker;
   private journal!: Worker;
+  private preparer: Worker | null = null;
   private snapshotter: Worker | null = null;
   private snapshotIds = 0;
   private readonly pendingSnapshots = new Map<number, { resolve: (r: SnapshotResult) => void; reject: (e: Error) => void }>();
@@ -119,7 +122,7 @@ export class SequencerHost {
   private stopping: Promise<{ lastSeq: number; stateHash: string | null }> | null = null;
   /** a thread died: the exchange must not go on (nothing unjournaled was released) */
   failure: Error | null = null;
-  private readonly cfg: Required<Omit<SequencerConfig, 'engine' | 'segmentBytes' | 'log'>> & SequencerConfig;
+  private readonly cfg: Required<Omit<SequencerConfig, 'engine' | 'log'>> & SequencerConfig;
 
   private constructor(config: SequencerConfig) {
     this.cfg = { ...SEQUENCER_DEFAULTS, hashOnStop: false, ...config } as SequencerHost['cfg'];
@@ -170,6 +173,11 @@ export class SequencerHost {
       journalSab: this.journalRing.sab,
       inboundSab: this.inbound.sab,
     };
+    if (c.durability !== 'none') {
+      const pData: PreparerThreadData = { dataDir: c.dataDir, segmentBytes: c.segmentBytes, controlSab: this.control.sab };
+      this.preparer = new Worker(workerUrl(import.meta.url, 'preparerThread.js'), { workerData: pData, name: 'seqex-preparer' });
+      this.watch(this.preparer, 'segment preparer');
+    }
     this.journal = new Worker(workerUrl(import.meta.url, 'journalThread.js'), { workerData: jData, name: 'seqex-journal' });
     this.watch(this.journal, 'journal');
     await running;
@@ -258,6 +266,10 @@ export class SequencerHost {
       }
       this.journalRing.wake();
       await Promise.all([seqExit, jExit]);
+      if (this.preparer !== null) {
+        this.control.requestPrepare(); // wakes it to see the stop
+        await new Promise((r) => this.preparer!.once('exit', r));
+      }
       if (this.snapshotter !== null) await this.snapshotter.terminate();
       return result;
     })();

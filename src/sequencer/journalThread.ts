@@ -1,6 +1,8 @@
 /** Worker entry of the journal thread: open the journal where recovery left it and run the stage. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JournalWriter, type Durability, type Recovery } from '../journal/journal.js';
+import { join } from 'node:path';
+import { PREPARED_NAME } from '../journal/preallocate.js';
 import { InboundRing } from '../ring/inboundRing.js';
 import { SequencerControl } from './control.js';
 import { JournalStage } from './journalStage.js';
@@ -18,8 +20,24 @@ export interface JournalThreadData {
 
 const data = workerData as JournalThreadData;
 const control = new SequencerControl(data.controlSab);
+let freshJournal = data.recovered.segments.length === 0;
 try {
-  const writer = new JournalWriter({ dir: data.dataDir, durability: data.durability, segmentBytes: data.segmentBytes, recovered: data.recovered });
+  const writer = new JournalWriter({
+    dir: data.dataDir,
+    durability: data.durability,
+    segmentBytes: data.segmentBytes,
+    recovered: data.recovered,
+    takePreparedSegment: () => {
+      // at start-up, wait for the first one (a fresh journal); later never wait: an empty file will do
+      if (!control.preparedReady && freshJournal) control.waitPreparedReady(5_000);
+      freshJournal = false;
+      if (!control.preparedReady) return null;
+      control.setPreparedReady(false);
+      control.requestPrepare();
+      return join(data.dataDir, PREPARED_NAME);
+    },
+  });
+
   const stage = new JournalStage(writer, new InboundRing(data.journalSab), control, new InboundRing(data.inboundSab), data.syncIntervalMs);
   control.setDurable(writer.lastSeq);
   control.setJournalReady();

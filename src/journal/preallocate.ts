@@ -1,0 +1,41 @@
+/**
+ * Preallocated segments. fdatasync after an append must also make the new file size durable (a
+ * metadata journal commit in ext4); after an overwrite of blocks that already exist it flushes
+ * only data. Measured here: 0.2-0.3 ms median instead of 0.6-4 ms (docs/sequencer.md). So the
+ * next segment is made ahead of time, off the journal thread: a zero-filled, synced file that the
+ * journal renames into place at rotation. The scanner already treats zeros after the last record
+ * as free space.
+ */
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const PREPARED_NAME = 'next-segment.prealloc';
+const CHUNK = 1 << 20;
+
+/** Writes `dir/next-segment.prealloc` (zeros, `bytes` long, synced) unless it exists; returns its path. */
+export function prepareSegment(dir: string, bytes: number): string {
+  const path = join(dir, PREPARED_NAME);
+  if (existsSync(path)) return path;
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const zeros = new Uint8Array(CHUNK);
+    for (let at = 0; at < bytes; at += CHUNK) writeSync(fd, zeros, 0, Math.min(CHUNK, bytes - at), at);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  return path;
+}
+
+/** Removes a half-written preparation left by a crash. */
+export function removeStalePreparation(dir: string): void {
+  rmSync(join(dir, `${PREPARED_NAME}.tmp`), { force: true });
+}

@@ -1,0 +1,12 @@
+export declare const FNV_OFFSET: number;
+export declare const MIN_KEYED_BYTES: number;
+export declare const BROADCAST_K2: number;
+export declare function fnv1a(bytes: Uint8Array, from: number, to: number, h?: number): number;
+export declare function mix(a: number, b: number): number;
+export declare function writePayload(bytes: Uint8Array, at: number, k1: number, k2: number, len: number): void;
+export declare function checkPayload(bytes: Uint8Array, at: number, len: number, k1: number, k2: number): string | null;
+export declare function payloadK1(bytes: Uint8Array, at: number): number;
+export declare function inboundTag(id: number, counter: number): number;
+export declare function inboundLen(id: number, counter: number, maxPayload: number): number;
+export declare function broadcastLen(seq: number, maxPayload: number): number;
+export declare function sleepMs(ms: number): void;
