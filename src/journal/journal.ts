@@ -52,6 +52,8 @@ export interface Recovery {
   tornBytes: number;
   /** where the newest segment's records end (appends continue there; zeros may follow) */
   tailEnd: number;
+  /** first seq of the first segment read (1 for a whole journal; 0 when there is none) */
+  firstSeq: number;
 }
 
 const SEGMENT_RE = /^seg-(\d{20})\.jrnl$/;
@@ -92,6 +94,7 @@ export function recoverJournal(
   let records = 0;
   let tornBytes = 0;
   let tailEnd = 0;
+  let firstSeq = 0;
   segments.forEach((name, i) => {
     const path = join(dir, name);
     const bytes = new Uint8Array(readFileSync(path));
@@ -107,6 +110,7 @@ export function recoverJournal(
       }
       throw new JournalCorruptError(path, r.error.offset, r.error.reason);
     }
+    if (firstSeq === 0) firstSeq = r.header!.firstSeq;
     if (lastSeq !== 0 && r.header!.firstSeq !== lastSeq + 1)
       throw new JournalCorruptError(path, 0, `segment starts at seq ${r.header!.firstSeq}, the previous one ended at ${lastSeq}`);
     if (r.records > 0 || lastSeq === 0) lastSeq = r.lastSeq;
@@ -117,7 +121,7 @@ export function recoverJournal(
     }
     if (newest) tailEnd = r.validEnd;
   });
-  return { segments, lastSeq, records, tornBytes, tailEnd };
+  return { segments, lastSeq, records, tornBytes, tailEnd, firstSeq };
 }
 
 function truncate(path: string, length: number): void {

@@ -12,16 +12,24 @@ import { join } from 'node:path';
 export const PREPARED_NAME = 'next-segment.prealloc';
 const CHUNK = 1 << 20;
 
-/** Writes `dir/next-segment.prealloc` (zeros, `bytes` long, synced) unless it exists; returns its path. */
-export function prepareSegment(dir: string, bytes: number): string {
+/**
+ * Writes `dir/next-segment.prealloc` (zeros, `bytes` long, synced) unless it exists; returns its
+ * path. Written a megabyte at a time, each synced, with `pauseMs` between: one 64 MB flush would
+ * sit in the disk queue ahead of the journal's fdatasyncs (a 100 ms stall, measured).
+ */
+export function prepareSegment(dir: string, bytes: number, pauseMs = 2): string {
   const path = join(dir, PREPARED_NAME);
   if (existsSync(path)) return path;
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
     const zeros = new Uint8Array(CHUNK);
-    for (let at = 0; at < bytes; at += CHUNK) writeSync(fd, zeros, 0, Math.min(CHUNK, bytes - at), at);
-    fdatasyncSync(fd);
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let at = 0; at < bytes; at += CHUNK) {
+      writeSync(fd, zeros, 0, Math.min(CHUNK, bytes - at), at);
+      fdatasyncSync(fd);
+      if (pauseMs > 0) Atomics.wait(pause, 0, 0, pauseMs);
+    }
   } finally {
     closeSync(fd);
   }

@@ -29,6 +29,8 @@ export class BroadcastRing {
   readonly v: RingViews;
   /** producer side: where the next frame goes (mirrors CLAIMED) */
   private head: number;
+  /** producer side: mirrors PUBLISHED (only the producer writes it) */
+  private published: number;
 
   static create(capacityBytes: number): BroadcastRing {
     checkCapacity(capacityBytes);
@@ -38,6 +40,7 @@ export class BroadcastRing {
   constructor(readonly sab: SharedArrayBuffer) {
     this.v = new RingViews(sab);
     this.head = Atomics.load(this.v.ctrl, CLAIMED);
+    this.published = Atomics.load(this.v.ctrl, PUBLISHED);
   }
 
   get capacity(): number {
@@ -53,7 +56,7 @@ export class BroadcastRing {
 
   /** Bytes written but not yet published (held until durable). */
   heldBytes(): number {
-    return (this.head - Atomics.load(this.v.ctrl, PUBLISHED)) | 0;
+    return (this.head - this.published) | 0;
   }
 
   /** Whether a frame of `payloadBytes` can be claimed without overwriting unpublished frames. */
@@ -88,7 +91,8 @@ export class BroadcastRing {
   /** Makes every frame claimed before `position` readable, and wakes sleeping consumers. */
   publishTo(position: number): void {
     const ctrl = this.v.ctrl;
-    if (((position - Atomics.load(ctrl, PUBLISHED)) | 0) <= 0) return;
+    if (((position - this.published) | 0) <= 0) return;
+    this.published = position;
     Atomics.store(ctrl, PUBLISHED, position);
     wakeSleepers(ctrl, SIGNAL, SLEEPERS);
   }

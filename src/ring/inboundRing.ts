@@ -24,6 +24,10 @@ export class InboundRing {
   readonly v: RingViews;
   /** consumer side: the tail it owns (no atomic load needed) */
   private tail: number;
+  /** producer side: a tail seen earlier (tails only grow, so it is a safe under-estimate) */
+  private seenTail: number;
+  /** exclusive producer (`claimExclusive`): the claim cursor it owns */
+  private exclusiveHead = -1;
 
   static create(capacityBytes: number): InboundRing {
     checkCapacity(capacityBytes);
@@ -34,6 +38,7 @@ export class InboundRing {
   constructor(readonly sab: SharedArrayBuffer) {
     this.v = new RingViews(sab);
     this.tail = Atomics.load(this.v.ctrl, TAIL);
+    this.seenTail = this.tail;
   }
 
   get capacity(): number {
@@ -53,20 +58,61 @@ export class InboundRing {
     const ctrl = v.ctrl;
     for (;;) {
       const head = Atomics.load(ctrl, CLAIM);
-      const tail = Atomics.load(ctrl, TAIL);
       const at = head & v.mask;
       const toEnd = v.capacity - at;
       const total = need <= toEnd ? need : toEnd + need;
-      if (((head - tail) | 0) + total > v.capacity) {
-        Atomics.add(ctrl, OVERLOADED, 1);
-        return -1;
+      if (((head - this.seenTail) | 0) + total > v.capacity) {
+        this.seenTail = Atomics.load(ctrl, TAIL);
+        if (((head - this.seenTail) | 0) + total > v.capacity) {
+          Atomics.add(ctrl, OVERLOADED, 1);
+          return -1;
+        }
       }
       if (Atomics.compareExchange(ctrl, CLAIM, head, (head + total) | 0) !== head) continue;
-      if (total === need) return at + FRAME_HEADER_BYTES;
-      // the pad is committed at once: it carries nothing, and the consumer must be able to skip it
-      Atomics.store(v.i32, at >> 2, -toEnd);
-      return FRAME_HEADER_BYTES;
+      return this.placed(at, toEnd, total, need);
     }
+  }
+
+  private placed(at: number, toEnd: number, total: number, need: number): number {
+    if (total === need) return at + FRAME_HEADER_BYTES;
+    // the pad is committed at once: it carries nothing, and the consumer must be able to skip it
+    Atomics.store(this.v.i32, at >> 2, -toEnd);
+    return FRAME_HEADER_BYTES;
+  }
+
+  /**
+   * `claim` for a ring with exactly one producer (the sequencer's journal ring): no CAS, the claim
+   * cursor is published by `endExclusiveBatch`, which also wakes the consumer once per batch.
+   */
+  claimExclusive(payloadBytes: number): number {
+    const v = this.v;
+    if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > v.maxPayloadBytes) throw new Error(`frame payload of ${payloadBytes} bytes (max ${v.maxPayloadBytes})`);
+    if (this.exclusiveHead < 0) this.exclusiveHead = Atomics.load(v.ctrl, CLAIM);
+    const head = this.exclusiveHead;
+    const need = frameBytes(payloadBytes);
+    const at = head & v.mask;
+    const toEnd = v.capacity - at;
+    const total = need <= toEnd ? need : toEnd + need;
+    if (((head - this.seenTail) | 0) + total > v.capacity) {
+      this.seenTail = Atomics.load(v.ctrl, TAIL);
+      if (((head - this.seenTail) | 0) + total > v.capacity) return -1;
+    }
+    this.exclusiveHead = (head + total) | 0;
+    return this.placed(at, toEnd, total, need);
+  }
+
+  /** Exclusive producer: makes frames visible without waking the consumer (see endExclusiveBatch). */
+  commitQuiet(payloadAt: number, tag: number, payloadBytes: number): void {
+    const v = this.v;
+    const h = (payloadAt - FRAME_HEADER_BYTES) >> 2;
+    v.i32[h + 1] = tag;
+    Atomics.store(v.i32, h, FRAME_HEADER_BYTES + payloadBytes);
+  }
+
+  /** Exclusive producer: publishes the claim cursor (for usedBytes) and wakes a sleeping consumer. */
+  endExclusiveBatch(): void {
+    if (this.exclusiveHead >= 0) Atomics.store(this.v.ctrl, CLAIM, this.exclusiveHead);
+    wakeSleepers(this.v.ctrl, SIGNAL, SLEEPERS);
   }
 
   /** Publishes a claimed frame: tag first, then the length that makes it visible. */

@@ -74,6 +74,23 @@ class Writer {
       this.buf[this.at++] = NO_STRING;
       return;
     }
+    // ASCII (symbols, clOrdIds) byte by byte: a Buffer per string cost more than the rest of the command
+    const n0 = s.length;
+    if (n0 < NO_STRING && this.at + 1 + n0 <= this.buf.length) {
+      const buf = this.buf;
+      const o = this.at + 1;
+      let i = 0;
+      for (; i < n0; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[o + i] = c;
+      }
+      if (i === n0) {
+        buf[this.at] = n0;
+        this.at = o + n0;
+        return;
+      }
+    }
     const bytes = Buffer.byteLength(s, 'utf8');
     if (bytes >= NO_STRING) throw new Error('string too long for the command encoding (max 254 bytes)');
     if (this.at + 1 + bytes > this.buf.length) throw new Error('command does not fit in the buffer');

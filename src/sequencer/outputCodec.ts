@@ -6,7 +6,9 @@
  *   strings                 per string: Uint16 byte length, UTF-8 bytes (indices as in the records)
  *
  * Numbers stay numbers (no JSON, no MessagePack on the hot path); the few strings (clOrdIds,
- * names) are copied as UTF-8. An output larger than a quarter of the ring (a mass cancel or an
+ * names) are copied as UTF-8. The event ring gets every event of the command; a gateway's outbound
+ * ring gets the response: the events addressed to the account that sent the command (its own
+ * execution reports, cancel rejects, the reject) — see `responseEvents`. An output larger than a quarter of the ring (a mass cancel or an
  * expiry of thousands of orders) goes as several frames of whole event records with the same seq,
  * every one but the last flagged MORE. `decodeOutput` turns a frame back into objects for consumers that
  * want them (tests, gateways answering a request, `replay --events`).
@@ -14,7 +16,7 @@
 import { EventLog, decodeEvents, type DecodedEvent } from '../engine/events.js';
 import type { BroadcastRing } from '../ring/broadcastRing.js';
 import type { RingViews } from '../ring/frame.js';
-import { EVENT_FIELDS, EVENT_LENGTH } from '../engine/events.js';
+import { Ev, EVENT_FIELDS, EVENT_LENGTH } from '../engine/events.js';
 
 export const OUTPUT_HEADER_FLOATS = 8;
 /** flags: more frames of the same command follow */
@@ -68,18 +70,6 @@ export function writeOutput(v: RingViews, at: number, seq: number, tsUs: number,
   }
 }
 
-/** Copies a frame payload from one ring to another (the same output to the event ring and a gateway). */
-export function copyPayload(from: RingViews, fromAt: number, to: RingViews, toAt: number, bytes: number): void {
-  // frames are 8-aligned and padded to 8 bytes: copy whole Int32 words (not Float64: a NaN
-  // pattern in string bytes must come through bit for bit)
-  const src = from.i32;
-  const dst = to.i32;
-  const s = fromAt >> 2;
-  const d = toAt >> 2;
-  const words = ((bytes + 7) >> 3) << 1;
-  for (let i = 0; i < words; i++) dst[d + i] = src[s + i]!;
-}
-
 /** Offsets (after the record header) of the string-index fields of each event type. */
 const STRING_FIELDS: number[][] = [];
 for (const [t, names] of Object.entries(EVENT_FIELDS)) STRING_FIELDS[Number(t)] = names.flatMap((n, i) => (n.endsWith('Str') ? [3 + i] : []));
@@ -123,6 +113,40 @@ export function writeOutputParts(ring: BroadcastRing, tag: number, seq: number, 
     room(payload);
     writeOutput(ring.v, ring.claim(tag, payload), seq, tsUs, code, source, part, i < log.len);
   } while (i < log.len);
+}
+
+const EXEC_ACCOUNT = 3 + EVENT_FIELDS[Ev.EXEC]!.indexOf('accountId');
+const CANCEL_REJECT_ACCOUNT = 3 + EVENT_FIELDS[Ev.CANCEL_REJECT]!.indexOf('accountId');
+
+/**
+ * Copies into `out` the events of `log` that answer `accountId`'s command: its execution reports
+ * and cancel rejects, and rejects. Other accounts' reports (the makers of a trade) and market
+ * events travel on the event ring only.
+ */
+export function responseEvents(log: EventLog, accountId: number, out: EventLog): void {
+  out.clear();
+  const b = log.buf;
+  let i = 0;
+  while (i < log.len) {
+    const type = b[i]!;
+    const len = EVENT_LENGTH[type]!;
+    const keep = type === Ev.EXEC ? b[i + EXEC_ACCOUNT] === accountId : type === Ev.CANCEL_REJECT ? b[i + CANCEL_REJECT_ACCOUNT] === accountId : type === Ev.REJECT;
+    if (keep) {
+      if (out.len + len > out.buf.length) {
+        const grown = new Float64Array(Math.max(out.buf.length * 2, out.len + len));
+        grown.set(out.buf.subarray(0, out.len));
+        out.buf = grown;
+      }
+      const o = out.len;
+      for (let k = 0; k < len; k++) out.buf[o + k] = b[i + k]!;
+      for (const f of STRING_FIELDS[type]!) {
+        const idx = b[i + f]!;
+        out.buf[o + f] = idx < 0 ? -1 : out.str(log.strings[idx]);
+      }
+      out.len = o + len;
+    }
+    i += len;
+  }
 }
 
 export interface Output {

@@ -44,6 +44,10 @@ export function recoverEngine(dataDir: string, options: EngineOptions, log: (lin
     },
     snapshotSeq,
   );
+  if (journal.firstSeq > snapshotSeq + 1)
+    throw new RecoveryError(`the journal starts at seq ${journal.firstSeq} but the state (snapshot ${snapshotSeq}) needs seq ${snapshotSeq + 1}: segments are missing`);
+  if (journal.lastSeq > snapshotSeq && engine.lastSeq !== journal.lastSeq)
+    throw new RecoveryError(`replay stopped at seq ${engine.lastSeq}, the journal ends at ${journal.lastSeq}: refusing to start`);
   if (journal.lastSeq < snapshotSeq)
     throw new RecoveryError(`snapshot at seq ${snapshotSeq} is ahead of the journal (last seq ${journal.lastSeq}): journal segments are missing`);
   if (journal.tornBytes > 0) log(`journal: cut a torn tail of ${journal.tornBytes} bytes (never acknowledged)`);

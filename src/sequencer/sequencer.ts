@@ -16,7 +16,9 @@ import { BroadcastRing } from '../ring/broadcastRing.js';
 import { InboundRing } from '../ring/inboundRing.js';
 import { CmdType, decodeCommand } from './codec.js';
 import { SequencerControl } from './control.js';
-import { outputBytes, SOURCE_SEQUENCER, writeOutput, writeOutputParts, copyPayload } from './outputCodec.js';
+import { outputBytes, responseEvents, SOURCE_SEQUENCER, writeOutput, writeOutputParts } from './outputCodec.js';
+import { EventLog } from '../engine/events.js';
+import type { Command } from '../engine/commands.js';
 
 export const INBOUND_HEADER_BYTES = 8;
 export const JOURNAL_HEADER_BYTES = 16;
@@ -50,9 +52,12 @@ export class Sequencer {
   private cpHead = 0;
   private cpTail = 0;
   private turnCommands = 0;
+  private batchTsUs = 0;
   /** outputs written this turn (a malformed answer has no seq but must be released too) */
   private turnOutputs = 0;
   private readonly onFrame: (type: number, at: number, bytes: number) => void;
+  /** the current command's response (its sender's events), reused */
+  private readonly response = new EventLog(1 << 10);
 
   constructor(
     private readonly engine: Engine,
@@ -99,9 +104,11 @@ export class Sequencer {
     this.release();
     this.turnCommands = 0;
     this.turnOutputs = 0;
+    // one timestamp per batch: reading the clock costs ~100 ns here, more than a ring hop
+    this.batchTsUs = this.now();
     this.rings.inbound.drain(this.maxBatch, this.onFrame);
-    const now = this.now();
-    if (this.engine.timerDueUs() <= now) this.tick(now);
+    if (this.engine.timerDueUs() <= this.batchTsUs) this.tick(this.batchTsUs);
+    if (this.turnCommands > 0) this.rings.journal.endExclusiveBatch();
     const n = this.turnCommands;
     if (this.turnOutputs > 0) this.checkpoint();
     if (n > 0) {
@@ -122,7 +129,7 @@ export class Sequencer {
     const source = v.i32[at >> 2]!;
     const correlation = v.i32[(at >> 2) + 1]!;
     const seq = this.lastSeq + 1;
-    const tsUs = this.now();
+    const tsUs = this.batchTsUs;
     const from = at + INBOUND_HEADER_BYTES;
     const to = at + bytes;
     const cmd = bytes < INBOUND_HEADER_BYTES ? null : decodeCommand(type, seq, tsUs, v.bytes, from, to);
@@ -138,7 +145,7 @@ export class Sequencer {
     this.journal(type, seq, tsUs, v.bytes, from, to);
     this.engine.events.clear();
     const code = this.engine.apply(cmd);
-    this.publish(type, seq, tsUs, code, source, correlation);
+    this.publish(cmd, type, seq, tsUs, code, source, correlation);
   }
 
   /** Clock tick: a journaled command like any other, so expiry and sessions replay exactly. */
@@ -147,55 +154,61 @@ export class Sequencer {
     this.turnCommands++;
     this.journal(CmdType.TICK, seq, now, this.rings.inbound.v.bytes, 0, 0);
     this.engine.events.clear();
-    const code = this.engine.apply({ type: 'tick', seq, tsUs: now });
-    this.publish(CmdType.TICK, seq, now, code, SOURCE_SEQUENCER, 0);
+    const cmd: Command = { type: 'tick', seq, tsUs: now };
+    const code = this.engine.apply(cmd);
+    this.publish(cmd, CmdType.TICK, seq, now, code, SOURCE_SEQUENCER, 0);
   }
 
   private journal(type: number, seq: number, tsUs: number, src: Uint8Array, from: number, to: number): void {
     const ring = this.rings.journal;
-    let at = ring.claim(JOURNAL_HEADER_BYTES + to - from);
+    let at = ring.claimExclusive(JOURNAL_HEADER_BYTES + to - from);
     while (at < 0) {
+      ring.endExclusiveBatch();
       // the journal thread is behind by a whole ring: the disk is the bottleneck, wait for it
       if (this.control.journalFailed) throw new Error('journal thread failed');
       this.control.waitDurableAfter(this.control.durableSeq, 5);
       this.release();
-      at = ring.claim(JOURNAL_HEADER_BYTES + to - from);
+      at = ring.claimExclusive(JOURNAL_HEADER_BYTES + to - from);
     }
     const v = ring.v;
     v.f64[at >> 3] = seq;
     v.f64[(at >> 3) + 1] = tsUs;
     const o = at + JOURNAL_HEADER_BYTES;
-    for (let i = from; i < to; i++) v.bytes[o + i - from] = src[i]!;
-    ring.commit(at, type, JOURNAL_HEADER_BYTES + to - from);
+    if ((from & 3) === 0 && src === this.rings.inbound.v.bytes) {
+      // both frames are 8-aligned and padded to 8 bytes: copy Int32 words
+      const s32 = this.rings.inbound.v.i32;
+      const d32 = v.i32;
+      const words = (to - from + 3) >> 2;
+      for (let k = 0; k < words; k++) d32[(o >> 2) + k] = s32[(from >> 2) + k]!;
+    } else for (let i = from; i < to; i++) v.bytes[o + i - from] = src[i]!;
+    ring.commitQuiet(at, type, JOURNAL_HEADER_BYTES + to - from);
   }
 
-  private publish(type: number, seq: number, tsUs: number, code: number, source: number, correlation: number): void {
+  private publish(cmd: Command, type: number, seq: number, tsUs: number, code: number, source: number, correlation: number): void {
     this.turnOutputs++;
     const log = this.engine.events;
     const events = this.rings.events;
-    const bytes = outputBytes(log);
-    if (bytes > events.v.maxPayloadBytes) {
-      writeOutputParts(events, type, seq, tsUs, code, source, log, (b) => this.roomIn(events, b));
-      const out = this.rings.outbound[source];
-      if (out !== undefined) writeOutputParts(out, correlation, seq, tsUs, code, source, log, (b) => this.roomIn(out, b));
-      return;
-    }
-    let eventAt = -1;
-    if (log.len > 0) {
-      this.roomIn(events, bytes);
-      eventAt = events.claim(type, bytes);
-      writeOutput(events.v, eventAt, seq, tsUs, code, source, log, false);
-    }
+    if (log.len > 0) this.writeFrame(events, type, seq, tsUs, code, source, log);
     const out = this.rings.outbound[source];
     if (out === undefined) return;
-    if (bytes > out.v.maxPayloadBytes) {
-      writeOutputParts(out, correlation, seq, tsUs, code, source, log, (b) => this.roomIn(out, b));
+    // the response to an order-flow command: the sender's own reports (makers' reports and market
+    // events go by the event ring); other commands are rare and small: all their events
+    let response = log;
+    if (type <= CmdType.MASS_CANCEL && type !== CmdType.TICK) {
+      responseEvents(log, (cmd as { accountId: number }).accountId, this.response);
+      response = this.response;
+    }
+    this.writeFrame(out, correlation, seq, tsUs, code, source, response);
+  }
+
+  private writeFrame(ring: BroadcastRing, tag: number, seq: number, tsUs: number, code: number, source: number, log: EventLog): void {
+    const bytes = outputBytes(log);
+    if (bytes > ring.v.maxPayloadBytes >> 1) {
+      writeOutputParts(ring, tag, seq, tsUs, code, source, log, (b) => this.roomIn(ring, b));
       return;
     }
-    this.roomIn(out, bytes);
-    const outAt = out.claim(correlation, bytes);
-    if (eventAt >= 0) copyPayload(events.v, eventAt, out.v, outAt, bytes);
-    else writeOutput(out.v, outAt, seq, tsUs, code, source, log, false);
+    this.roomIn(ring, bytes);
+    writeOutput(ring.v, ring.claim(tag, bytes), seq, tsUs, code, source, log, false);
   }
 
   private respond(source: number, correlation: number, seq: number, tsUs: number, code: number): void {

@@ -73,7 +73,10 @@ async function run(label: string, rate: number): Promise<RunResult> {
   const host = await SequencerHost.start({ dataDir: dir, gateways: PRODUCERS + 1, durability: DURABILITY, snapshotEveryRecords: 0, snapshotEverySeconds: 0 });
   try {
     await submitAll(new GatewayPort(PRODUCERS, host.inbound.sab, host.outbound[PRODUCERS]!.sab), setupCommands());
+    // measure the steady state: the next journal segment is already preallocated
+    while (DURABILITY !== 'none' && !host.control.preparedReady) await new Promise((r) => setTimeout(r, 20));
     const before = host.control.stats();
+    const debug = process.env.BENCH_DEBUG === "1" ? setInterval(() => { const s = host.control.stats(); console.error(Math.round(performance.now()), s.sequencedSeq, s.durableSeq, s.releasedSeq, s.fsyncs, s.fsyncUsMax, host.inbound.usedBytes(), host.journalRing.usedBytes()); }, 100) : null;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const results = await Promise.all(
@@ -85,6 +88,7 @@ async function run(label: string, rate: number): Promise<RunResult> {
           rate: rate / PRODUCERS,
           window: 8192,
           warmupMs: WARMUP_MS,
+          warmupCommands: quick ? 100_000 : 200_000,
           durationMs: DURATION_MS,
           accounts: Array.from({ length: ACCOUNTS / PRODUCERS }, (_, i) => 1 + p + i * PRODUCERS),
           symbols: SYMBOLS,
@@ -100,6 +104,7 @@ async function run(label: string, rate: number): Promise<RunResult> {
     );
     const wallS = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    if (debug !== null) clearInterval(debug);
     const after = host.control.stats();
     const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
     for (const r of results) merged.add(hdr.decodeFromCompressedBase64(r.histogram));

@@ -22,6 +22,8 @@ export interface ProducerData {
   rate: number;
   window: number;
   warmupMs: number;
+  /** commands sent closed-loop (not timed) before the measured run, to warm the JIT */
+  warmupCommands: number;
   durationMs: number;
   accounts: number[];
   symbols: string[];
@@ -73,6 +75,12 @@ function nextCommand(): Command {
 
 const f64 = port.outbound.v.f64;
 let measuring = false;
+/** read once per poll: the clock costs ~100 ns a read on these machines */
+let pollNowMs = 0;
+function pollResponses(): number {
+  pollNowMs = performance.now();
+  return port.poll(onResponse, 1 << 16);
+}
 function onResponse(corr: number, _seq: number, _code: number, more: boolean, at: number): void {
   if (more) return;
   const o = at >> 3;
@@ -82,10 +90,13 @@ function onResponse(corr: number, _seq: number, _code: number, more: boolean, at
     live.push(id);
     owner.set(id, f64[o + 8 + 5]!);
   }
-  const now = performance.now();
   const due = dueMs[corr & (SLOTS - 1)]!;
+  if (timeline !== null && due > 0) {
+    const b = Math.floor((pollNowMs - start) / 100);
+    if (b < timeline.length) timeline[b] = Math.max(timeline[b]!, pollNowMs - due);
+  }
   if (measuring && due > 0) {
-    hist.recordValue(Math.max(1, Math.round((now - due) * 1000)));
+    hist.recordValue(Math.max(1, Math.round((pollNowMs - due) * 1000)));
     measuredAcks++;
   }
   acked++;
@@ -104,7 +115,23 @@ function submit(due: number): boolean {
   return true;
 }
 
-const start = performance.now();
+/** BENCH_TIMELINE=1: the worst ack latency (ms) of every 100 ms, to find stalls */
+const timeline = process.env.BENCH_TIMELINE === '1' ? new Float64Array(1000) : null;
+let start = performance.now();
+// JIT warm-up of the whole pipeline (engine, sequencer, journal, this thread) before any clock
+// starts: a cold pipeline runs ~10x slower for its first ~100k commands, and an open-loop backlog
+// built then would drain into the measurement
+{
+  const warmEnd = performance.now() + 5_000;
+  let warmSent = 0;
+  while (warmSent < d.warmupCommands && performance.now() < warmEnd) {
+    while (inFlight < 1024 && warmSent < d.warmupCommands && submit(0)) warmSent++;
+    if (pollResponses() === 0) port.waitForResponse(1, 0);
+  }
+  while (inFlight > 0 && performance.now() < warmEnd) if (pollResponses() === 0) port.waitForResponse(1, 0);
+  acked = 0;
+}
+start = performance.now();
 const measureFrom = start + d.warmupMs;
 const end = measureFrom + d.durationMs;
 let sent = 0;
@@ -123,22 +150,24 @@ while (performance.now() < end) {
       sent++;
       due = start + (sent * 1000) / d.rate;
     }
-    port.poll(onResponse, 1 << 16);
+    pollResponses();
     const waitMs = due - performance.now();
     if (waitMs > 0) port.waitForResponse(Math.min(waitMs, 5), 0);
   } else {
+    const now = performance.now();
     while (inFlight < d.window) {
-      if (!submit(performance.now())) break;
+      if (!submit(now)) break;
       sent++;
     }
-    if (port.poll(onResponse, 1 << 16) === 0) port.waitForResponse(1, 0);
+    if (pollResponses() === 0) port.waitForResponse(1, 0);
   }
 }
 const measuredAcked = acked - ackedAtMeasure;
 // drain what is still in flight (bounded)
 const drainEnd = performance.now() + 2000;
 measuring = false;
-while (inFlight > 0 && performance.now() < drainEnd) if (port.poll(onResponse, 1 << 16) === 0) port.waitForResponse(5);
+while (inFlight > 0 && performance.now() < drainEnd) if (pollResponses() === 0) port.waitForResponse(5);
+if (timeline !== null) console.error(`producer ${d.source} worst ack ms per 100 ms:`, Array.from(timeline.subarray(0, Math.ceil((end - start) / 100)), (x) => Math.round(x)).join(' '));
 parentPort!.postMessage({
   source: d.source,
   sent,

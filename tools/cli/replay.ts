@@ -90,20 +90,26 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
   let undecodable = 0;
   let rec;
   try {
-    rec = recoverJournal(args.dataDir, args.repair, (seq, tsUs, type, bytes, from, to) => {
-      if (seq > args.toSeq || seq <= fromSeq) return;
-      const cmd = decodeCommand(type, seq, tsUs, bytes, from, to);
-      if (cmd === null) {
-        undecodable++;
-        return;
-      }
-      engine.events.clear();
-      engine.apply(cmd);
-      if (events !== null) events.write(engine);
-      applied++;
-      if (args.verify && !args.fromSnapshot && snap !== null && seq === snap.seq)
-        snapshotCheck = engine.stateHash() === snap.stateHash ? `ok (seq ${snap.seq})` : `MISMATCH at seq ${snap.seq}`;
-    });
+    rec = recoverJournal(
+      args.dataDir,
+      args.repair,
+      (seq, tsUs, type, bytes, from, to) => {
+        if (seq > args.toSeq || seq <= fromSeq) return;
+        const cmd = decodeCommand(type, seq, tsUs, bytes, from, to);
+        if (cmd === null) {
+          undecodable++;
+          return;
+        }
+        engine.events.clear();
+        engine.apply(cmd);
+        if (events !== null) events.write(engine);
+        applied++;
+        if (args.verify && !args.fromSnapshot && snap !== null && seq === snap.seq)
+          snapshotCheck = engine.stateHash() === snap.stateHash ? `ok (seq ${snap.seq})` : `MISMATCH at seq ${snap.seq}`;
+      },
+      // from a snapshot, segments wholly before it are not read (`seqex replay` without it checks them all)
+      fromSeq,
+    );
   } catch (e) {
     if (e instanceof JournalCorruptError) {
       err(`seqex replay: CORRUPT ${e.file} at offset ${e.offset}: ${e.reason}\n`);
@@ -112,6 +118,10 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
     throw e;
   }
   events?.close();
+  if (rec.firstSeq > fromSeq + 1) {
+    err(`seqex replay: the journal starts at seq ${rec.firstSeq}, the state needs seq ${fromSeq + 1} (segments missing${fromSeq === 0 ? '; try --from-snapshot' : ''})\n`);
+    return EXIT_CORRUPT;
+  }
   const seconds = (performance.now() - t0) / 1000;
   if (args.verify) engine.checkInvariants();
   if (args.fromSnapshot) snapshotCheck = snap === null ? 'none found: replayed from the journal alone' : `started from ${snap.path} (seq ${snap.seq}, hash checked)`;
