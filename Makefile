@@ -22,6 +22,7 @@ test: build
 bench: build
 	node --expose-gc dist/tools/bench/engine-bench.js $(BENCH_ARGS)
 	node dist/tools/bench/journal-bench.js $(BENCH_ARGS)
+	node dist/tools/bench/sequencer-bench.js $(BENCH_ARGS)
 
 clean:
 	rm -rf dist
