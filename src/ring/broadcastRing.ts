@@ -15,7 +15,7 @@ import { CONTROL_BYTES, DEFAULT_SPINS, FRAME_HEADER_BYTES, frameBytes, LINE, Rin
 const CLAIMED = 0;
 const PUBLISHED = LINE;
 const SIGNAL = 2 * LINE;
-const SLEEPERS = 3 * LINE;
+const SLEEPING = 3 * LINE;
 /** laps detected by consumers, in all */
 const LAPS = 4 * LINE;
 const CURSORS = 5 * LINE;
@@ -94,7 +94,7 @@ export class BroadcastRing {
     if (((position - this.published) | 0) <= 0) return;
     this.published = position;
     Atomics.store(ctrl, PUBLISHED, position);
-    wakeSleepers(ctrl, SIGNAL, SLEEPERS);
+    wakeSleepers(ctrl, SIGNAL, SLEEPING);
   }
 
   /** How far behind the published position consumer `index` is, in bytes. */
@@ -189,10 +189,10 @@ export class BroadcastReader {
   }
 
   waitForFrame(timeoutMs: number, spins = DEFAULT_SPINS): boolean {
-    return sleepUntil(this.v.ctrl, SIGNAL, SLEEPERS, () => this.hasFrame(), spins, timeoutMs);
+    return sleepUntil(this.v.ctrl, SIGNAL, SLEEPING, () => this.hasFrame(), spins, timeoutMs);
   }
 
   waitForFrameAsync(timeoutMs: number): Promise<boolean> {
-    return sleepUntilAsync(this.v.ctrl, SIGNAL, SLEEPERS, () => this.hasFrame(), timeoutMs);
+    return sleepUntilAsync(this.v.ctrl, SIGNAL, SLEEPING, () => this.hasFrame(), timeoutMs);
   }
 }

@@ -16,7 +16,7 @@ import { CONTROL_BYTES, DEFAULT_SPINS, FRAME_HEADER_BYTES, frameBytes, LINE, Rin
 const CLAIM = 0;
 const TAIL = LINE;
 const SIGNAL = 2 * LINE;
-const SLEEPERS = 3 * LINE;
+const SLEEPING = 3 * LINE;
 /** claims refused because the ring was full (OVERLOADED answers) */
 const OVERLOADED = 4 * LINE;
 
@@ -112,7 +112,7 @@ export class InboundRing {
   /** Exclusive producer: publishes the claim cursor (for usedBytes) and wakes a sleeping consumer. */
   endExclusiveBatch(): void {
     if (this.exclusiveHead >= 0) Atomics.store(this.v.ctrl, CLAIM, this.exclusiveHead);
-    wakeSleepers(this.v.ctrl, SIGNAL, SLEEPERS);
+    wakeSleepers(this.v.ctrl, SIGNAL, SLEEPING);
   }
 
   /** Publishes a claimed frame: tag first, then the length that makes it visible. */
@@ -121,7 +121,7 @@ export class InboundRing {
     const h = (payloadAt - FRAME_HEADER_BYTES) >> 2;
     v.i32[h + 1] = tag;
     Atomics.store(v.i32, h, FRAME_HEADER_BYTES + payloadBytes);
-    wakeSleepers(v.ctrl, SIGNAL, SLEEPERS);
+    wakeSleepers(v.ctrl, SIGNAL, SLEEPING);
   }
 
   /** claim + copy + commit; false when full. */
@@ -194,11 +194,11 @@ export class InboundRing {
 
   /** Consumer: spin, then sleep until a frame is committed, `wake()` is called, or the timeout. */
   waitForFrame(timeoutMs: number, spins = DEFAULT_SPINS): boolean {
-    return sleepUntil(this.v.ctrl, SIGNAL, SLEEPERS, () => this.hasFrame(), spins, timeoutMs);
+    return sleepUntil(this.v.ctrl, SIGNAL, SLEEPING, () => this.hasFrame(), spins, timeoutMs);
   }
 
   /** Wakes a sleeping consumer without a frame (the journal thread does this when durability advances). */
   wake(): void {
-    wakeSleepers(this.v.ctrl, SIGNAL, SLEEPERS);
+    wakeSleepers(this.v.ctrl, SIGNAL, SLEEPING);
   }
 }

@@ -76,7 +76,7 @@ async function run(label: string, rate: number): Promise<RunResult> {
     // measure the steady state: the next journal segment is already preallocated
     while (DURABILITY !== 'none' && !host.control.preparedReady) await new Promise((r) => setTimeout(r, 20));
     const before = host.control.stats();
-    const debug = process.env.BENCH_DEBUG === "1" ? setInterval(() => { const s = host.control.stats(); console.error(Math.round(performance.now()), s.sequencedSeq, s.durableSeq, s.releasedSeq, s.fsyncs, s.fsyncUsMax, host.inbound.usedBytes(), host.journalRing.usedBytes()); }, 100) : null;
+    const debug = process.env.BENCH_DEBUG === "1" ? setInterval(() => { const s = host.control.stats(); console.error(Math.round(performance.now()), s.sequencedSeq, s.durableSeq, s.releasedSeq, s.fsyncs, s.fsyncUsMax, host.inbound.usedBytes(), host.journalRing.usedBytes()); }, Number(process.env.BENCH_DEBUG_MS ?? 100)) : null;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const results = await Promise.all(
@@ -86,7 +86,7 @@ async function run(label: string, rate: number): Promise<RunResult> {
           inboundSab: host.inbound.sab,
           outboundSab: host.outbound[p]!.sab,
           rate: rate / PRODUCERS,
-          window: 8192,
+          window: Number(process.env.BENCH_WINDOW ?? 8192),
           warmupMs: WARMUP_MS,
           warmupCommands: quick ? 100_000 : 200_000,
           durationMs: DURATION_MS,
