@@ -37,6 +37,7 @@ const rnd = mulberry32(d.seed);
 const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 
 const SLOTS = 1 << 20;
+const PACING_MS = Number(process.env.BENCH_PACING_US ?? 100) / 1000;
 /** due time (ms) of each in-flight correlation id */
 const dueMs = new Float64Array(SLOTS);
 const live: number[] = []; // resting order ids of this producer (from acks)
@@ -117,6 +118,8 @@ function submit(due: number): boolean {
 
 /** BENCH_TIMELINE=1: the worst ack latency (ms) of every 100 ms, to find stalls */
 const timeline = process.env.BENCH_TIMELINE === '1' ? new Float64Array(1000) : null;
+const sendLate = timeline === null ? null : new Float64Array(1000);
+const oversleep = timeline === null ? null : new Float64Array(1000);
 let start = performance.now();
 // JIT warm-up of the whole pipeline (engine, sequencer, journal, this thread) before any clock
 // starts: a cold pipeline runs ~10x slower for its first ~100k commands, and an open-loop backlog
@@ -145,14 +148,26 @@ while (performance.now() < end) {
   if (d.rate > 0) {
     // open loop: send everything that is due; a refused command stays due (retried)
     let due = start + (sent * 1000) / d.rate;
+    if (sendLate !== null && due <= now) {
+      const b = Math.floor((now - start) / 100);
+      if (b < sendLate.length) sendLate[b] = Math.max(sendLate[b]!, now - due);
+    }
     while (due <= now && inFlight < SLOTS / 2) {
       if (!submit(measuring || due >= measureFrom ? due : 0)) break;
       sent++;
       due = start + (sent * 1000) / d.rate;
     }
     pollResponses();
-    const waitMs = due - performance.now();
-    if (waitMs > 0) port.waitForResponse(Math.min(waitMs, 5), 0);
+    // sleep until the next command is due, but at least PACING_MS: a futex sleep per command
+    // (10 µs apart at 100k/s) cost more CPU than the exchange itself; commands sent late by it
+    // count their lateness in their latency (measured from when they were due)
+    const waitMs = Math.max(due - performance.now(), PACING_MS);
+    const sleepFrom = performance.now();
+    port.waitForResponse(Math.min(waitMs, 5), 0);
+    if (oversleep !== null) {
+      const b = Math.floor((sleepFrom - start) / 100);
+      if (b < oversleep.length) oversleep[b] = Math.max(oversleep[b]!, performance.now() - sleepFrom - Math.min(waitMs, 5));
+    }
   } else {
     const now = performance.now();
     while (inFlight < d.window) {
@@ -167,7 +182,10 @@ const measuredAcked = acked - ackedAtMeasure;
 const drainEnd = performance.now() + 2000;
 measuring = false;
 while (inFlight > 0 && performance.now() < drainEnd) if (pollResponses() === 0) port.waitForResponse(5);
-if (timeline !== null) console.error(`producer ${d.source} worst ack ms per 100 ms:`, Array.from(timeline.subarray(0, Math.ceil((end - start) / 100)), (x) => Math.round(x)).join(' '));
+if (timeline !== null && sendLate !== null) {
+  const buckets = (xs: Float64Array) => Array.from(xs.subarray(0, Math.ceil((end - start) / 100)), (x) => Math.round(x)).join(' ');
+  console.error(`producer ${d.source} per 100 ms, worst ack ms: ${buckets(timeline)}\n  worst send lateness ms: ${buckets(sendLate)}\n  worst oversleep ms: ${buckets(oversleep!)}`);
+}
 parentPort!.postMessage({
   source: d.source,
   sent,
