@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { mkdirSync } from 'node:fs';
 import type { EngineOptions } from '../engine/engine.js';
 import type { Durability, Recovery } from '../journal/journal.js';
+import { lockDataDir } from '../journal/dirLock.js';
 import { workerUrl } from '../platform/workers.js';
 import { BroadcastRing } from '../ring/broadcastRing.js';
 import { InboundRing } from '../ring/inboundRing.js';
@@ -109,10 +110,11 @@ export class SequencerHost {
   readonly outbound: BroadcastRing[];
   readonly journalRing: InboundRing;
   recovery!: RecoveryReport;
-  private sequencer!: Worker;
-  private journal!: Worker;
+  private sequencer: Worker | undefined;
+  private journal: Worker | undefined;
   private preparer: Worker | null = null;
   private snapshotter: Worker | null = null;
+  private unlock: () => void = () => {};
   private snapshotIds = 0;
   private readonly pendingSnapshots = new Map<number, { resolve: (r: SnapshotResult) => void; reject: (e: Error) => void }>();
   private timer: NodeJS.Timeout | null = null;
@@ -135,7 +137,15 @@ export class SequencerHost {
 
   static async start(config: SequencerConfig): Promise<SequencerHost> {
     const h = new SequencerHost(config);
-    await h.boot();
+    try {
+      await h.boot();
+    } catch (e) {
+      // recovery refused (corruption, missing segments) or a thread failed to start
+      h.control.requestStop();
+      await Promise.all([h.sequencer, h.journal, h.preparer].map((w) => w?.terminate()));
+      h.unlock();
+      throw e;
+    }
     return h;
   }
 
@@ -146,6 +156,7 @@ export class SequencerHost {
   private async boot(): Promise<void> {
     const c = this.cfg;
     mkdirSync(c.dataDir, { recursive: true });
+    this.unlock = lockDataDir(c.dataDir);
     const seqData: SequencerThreadData = {
       dataDir: c.dataDir,
       engine: c.engine ?? {},
@@ -252,9 +263,11 @@ export class SequencerHost {
   stop(): Promise<{ lastSeq: number; stateHash: string | null }> {
     this.stopping ??= (async () => {
       if (this.timer !== null) clearInterval(this.timer);
-      const stopped = once<{ lastSeq: number; stateHash: string | null }>(this.sequencer, 'stopped');
-      const seqExit = new Promise((r) => this.sequencer.once('exit', r));
-      const jExit = new Promise((r) => this.journal.once('exit', r));
+      const sequencer = this.sequencer!;
+      const journal = this.journal!;
+      const stopped = once<{ lastSeq: number; stateHash: string | null }>(sequencer, 'stopped');
+      const seqExit = new Promise((r) => sequencer.once('exit', r));
+      const jExit = new Promise((r) => journal.once('exit', r));
       this.control.requestStop();
       this.inbound.wake();
       let result: { lastSeq: number; stateHash: string | null };
@@ -271,6 +284,7 @@ export class SequencerHost {
         await new Promise((r) => this.preparer!.once('exit', r));
       }
       if (this.snapshotter !== null) await this.snapshotter.terminate();
+      this.unlock();
       return result;
     })();
     return this.stopping;

@@ -17,11 +17,10 @@ const data = workerData as PreparerThreadData;
 const control = new SequencerControl(data.controlSab);
 removeStalePreparation(data.dataDir);
 let served = 0;
-for (;;) {
+while (!control.stopRequested) {
   if (!control.preparedReady) {
     prepareSegment(data.dataDir, data.segmentBytes);
     control.setPreparedReady(true);
   }
-  if (control.stopRequested) break;
   served = control.waitPrepareRequest(served, 500);
 }
