@@ -102,10 +102,14 @@ export function recoverJournal(
     const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)));
     if (r.error !== null) {
       // a newest segment whose header never made it to disk was being created when we crashed
-      if (newest && r.header === null && bytes.length <= SEGMENT_HEADER_BYTES && r.error.offset === 0) {
+      // (or a preallocated, zero-filled one renamed into place before its header was written)
+      if (newest && r.header === null && r.error.offset === 0 && (bytes.length <= SEGMENT_HEADER_BYTES || allZeroBytes(bytes))) {
         tornBytes += bytes.length;
         if (repair) truncate(path, 0);
         tailEnd = 0;
+        // the journal ends where the previous segment ended (also when that one was skipped for a snapshot)
+        if (lastSeq === 0) lastSeq = segmentFirstSeq(name) - 1;
+        if (firstSeq === 0) firstSeq = segmentFirstSeq(name);
         return;
       }
       throw new JournalCorruptError(path, r.error.offset, r.error.reason);
@@ -122,6 +126,11 @@ export function recoverJournal(
     if (newest) tailEnd = r.validEnd;
   });
   return { segments, lastSeq, records, tornBytes, tailEnd, firstSeq };
+}
+
+function allZeroBytes(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function truncate(path: string, length: number): void {

@@ -43,7 +43,8 @@ export function prepareSegment(dir: string, bytes: number, pauseMs = 2): string 
   return path;
 }
 
-/** Removes a half-written preparation left by a crash. */
+/** Removes what a crash can leave: a half-written preparation, or one taken but not yet renamed into place. */
 export function removeStalePreparation(dir: string): void {
   rmSync(join(dir, `${PREPARED_NAME}.tmp`), { force: true });
+  rmSync(join(dir, `${PREPARED_NAME}.taken`), { force: true });
 }

@@ -203,7 +203,11 @@ export class SequencerHost {
     }
   }
 
+  private readonly exits = new Map<Worker, Promise<void>>();
+
   private watch(w: Worker, name: string): void {
+    // registered at spawn: stop() must not wait for an 'exit' that already happened
+    this.exits.set(w, new Promise((r) => w.once('exit', () => r())));
     w.on('error', (e) => {
       this.failure ??= e;
       this.log(`${name} thread failed: ${e.stack ?? e.message}`);
@@ -265,9 +269,14 @@ export class SequencerHost {
       if (this.timer !== null) clearInterval(this.timer);
       const sequencer = this.sequencer!;
       const journal = this.journal!;
-      const stopped = once<{ lastSeq: number; stateHash: string | null }>(sequencer, 'stopped');
-      const seqExit = new Promise((r) => sequencer.once('exit', r));
-      const jExit = new Promise((r) => journal.once('exit', r));
+      const seqExit = this.exits.get(sequencer)!;
+      const jExit = this.exits.get(journal)!;
+      const stopped = Promise.race([
+        once<{ lastSeq: number; stateHash: string | null }>(sequencer, 'stopped'),
+        seqExit.then((): never => {
+          throw new Error('the sequencer thread exited before it stopped cleanly');
+        }),
+      ]);
       this.control.requestStop();
       this.inbound.wake();
       let result: { lastSeq: number; stateHash: string | null };
@@ -281,7 +290,7 @@ export class SequencerHost {
       await Promise.all([seqExit, jExit]);
       if (this.preparer !== null) {
         this.control.requestPrepare(); // wakes it to see the stop
-        await new Promise((r) => this.preparer!.once('exit', r));
+        await this.exits.get(this.preparer);
       }
       if (this.snapshotter !== null) await this.snapshotter.terminate();
       this.unlock();

@@ -1,6 +1,7 @@
 /** Worker entry of the journal thread: open the journal where recovery left it and run the stage. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JournalWriter, type Durability, type Recovery } from '../journal/journal.js';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { PREPARED_NAME } from '../journal/preallocate.js';
 import { InboundRing } from '../ring/inboundRing.js';
@@ -32,9 +33,13 @@ try {
       if (!control.preparedReady && freshJournal) control.waitPreparedReady(5_000);
       freshJournal = false;
       if (!control.preparedReady) return null;
+      // move it out of the preparer's way before asking for the next one: the preparer skips its
+      // work when PREPARED_NAME exists, and would report a file that is about to be renamed away
+      const taken = join(data.dataDir, `${PREPARED_NAME}.taken`);
+      renameSync(join(data.dataDir, PREPARED_NAME), taken);
       control.setPreparedReady(false);
       control.requestPrepare();
-      return join(data.dataDir, PREPARED_NAME);
+      return taken;
     },
   });
 

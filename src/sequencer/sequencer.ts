@@ -228,6 +228,7 @@ export class Sequencer {
     while (!ring.canClaim(bytes)) {
       if (this.control.journalFailed) throw new Error('journal thread failed');
       this.checkpoint();
+      this.rings.journal.endExclusiveBatch(); // the journal thread must see what we wait for
       this.control.waitDurableAfter(this.control.durableSeq, 5);
       this.release();
     }
@@ -237,6 +238,7 @@ export class Sequencer {
   private checkpoint(): void {
     const next = (this.cpHead + 1) & (CHECKPOINTS - 1);
     while (next === this.cpTail) {
+      this.rings.journal.endExclusiveBatch();
       this.control.waitDurableAfter(this.control.durableSeq, 5);
       this.release();
       if (this.control.journalFailed) throw new Error('journal thread failed');
