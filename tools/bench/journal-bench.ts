@@ -1,14 +1,16 @@
 /**
  * Journal append benchmark (part of `make bench`): records/s and MB/s through JournalWriter in
  * `fsync` mode with group commit at several batch sizes, and the latency of each commit (write +
- * fdatasync). One JSON line per batch size. Runs in a temporary directory on the data disk,
- * bounded in records and time, and removes its files.
+ * fdatasync) into a preallocated segment, as the sequencer writes. One JSON line per batch size.
+ * Runs in a temporary directory on the data disk, bounded in records and time, and removes its
+ * files.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../../src/engine/commands.js';
 import { Engine } from '../../src/engine/engine.js';
 import { JournalWriter, recoverJournal } from '../../src/journal/journal.js';
+import { prepareSegment } from '../../src/journal/preallocate.js';
 import { tuneV8ForEngine } from '../../src/platform/v8.js';
 import { decodeCommand, encodeCommand, MAX_COMMAND_BYTES } from '../../src/sequencer/codec.js';
 import { fmtInt, median, table } from './stats.js';
@@ -18,6 +20,8 @@ const PAYLOAD_BYTES = 64; // about a binary-encoded order command
 const TIME_LIMIT_MS = quick ? 1_500 : 4_000;
 const MAX_RECORDS = quick ? 300_000 : 2_000_000;
 const BATCHES = [1, 16, 256, 4096];
+/** one preallocated segment holds a whole run (MAX_RECORDS of 92 bytes) */
+const SEGMENT_BYTES = (quick ? 32 : 192) * 1024 * 1024;
 /** on the data disk (journal/ by default), where the real journal lives */
 const BASE_DIR = process.env.BENCH_DIR ?? 'journal';
 mkdirSync(BASE_DIR, { recursive: true });
@@ -29,7 +33,18 @@ function percentile(sorted: number[], p: number): number {
 function run(batch: number): Record<string, number | string> {
   const dir = mkdtempSync(join(BASE_DIR, '.bench-'));
   try {
-    const w = new JournalWriter({ dir, durability: 'fsync' });
+    // as the sequencer runs it: segments preallocated ahead of time (docs/sequencer.md)
+    let prepared: string | null = prepareSegment(dir, SEGMENT_BYTES, 0);
+    const w = new JournalWriter({
+      dir,
+      durability: 'fsync',
+      segmentBytes: SEGMENT_BYTES,
+      takePreparedSegment: () => {
+        const p = prepared;
+        prepared = null;
+        return p;
+      },
+    });
     const payload = new Uint8Array(PAYLOAD_BYTES).fill(7);
     const commitMs: number[] = [];
     let seq = 0;
