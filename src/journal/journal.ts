@@ -8,7 +8,8 @@
  * Durability modes (DESIGN.md rule 1): `fsync` (default: fdatasync per commit), `batch` (the caller
  * syncs every N ms with `sync()`; documented loss window), `none` (tests and benchmarks only).
  */
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { fsyncDir } from './durableFs.js';
 import { join } from 'node:path';
 import { MAX_RECORD_BYTES, writeRecordFrom } from './record.js';
 import { scanSegment, SEGMENT_HEADER_BYTES, writeSegmentHeader } from './segment.js';
@@ -262,12 +263,7 @@ export class JournalWriter {
     if (this.durability !== 'none') {
       // the new file's directory entry must be durable too, or a crash could lose the segment
       fdatasyncSync(this.fd);
-      const dirFd = openSync(this.dir, 'r');
-      try {
-        fsyncSync(dirFd);
-      } finally {
-        closeSync(dirFd);
-      }
+      fsyncDir(this.dir);
     }
   }
 }

@@ -6,7 +6,8 @@
  * journal renames into place at rotation. The scanner already treats zeros after the last record
  * as free space.
  */
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { renameDurably } from './durableFs.js';
 import { join } from 'node:path';
 
 export const PREPARED_NAME = 'next-segment.prealloc';
@@ -33,13 +34,7 @@ export function prepareSegment(dir: string, bytes: number, pauseMs = 2): string 
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
-  const dirFd = openSync(dir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  renameDurably(tmp, path);
   return path;
 }
 

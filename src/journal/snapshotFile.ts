@@ -13,7 +13,8 @@
  *         64  u32          CRC-32C of bytes [0, 64)
  *         68  body         Engine.snapshot() bytes
  */
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { renameDurably } from './durableFs.js';
 import { join } from 'node:path';
 import { crc32c } from './crc32c.js';
 
@@ -52,13 +53,7 @@ export function writeSnapshotFile(dir: string, seq: number, stateHash: string, b
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
-  const dirFd = openSync(dir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  renameDurably(tmp, path);
   return path;
 }
 

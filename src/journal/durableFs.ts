@@ -1,0 +1,18 @@
+/** Making file-system changes durable: a new or renamed file exists after a crash only once its directory is synced. */
+import { closeSync, fsyncSync, openSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Renames a fully written and synced `tmp` to `path` atomically and durably. */
+export function renameDurably(tmp: string, path: string): void {
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
