@@ -23,6 +23,7 @@ bench: build
 	node --expose-gc dist/tools/bench/engine-bench.js $(BENCH_ARGS)
 	node dist/tools/bench/journal-bench.js $(BENCH_ARGS)
 	node dist/tools/bench/sequencer-bench.js $(BENCH_ARGS)
+	node dist/tools/bench/restart-bench.js $(BENCH_ARGS)
 
 clean:
 	rm -rf dist

@@ -45,19 +45,13 @@ export interface SetupOptions {
   engineOptions?: ConstructorParameters<typeof Engine>[0];
 }
 
-/** Fresh engine: assets, symbols, accounts, deposits. Throws if any setup command is rejected. */
-export function setupSeqex(w: Workload, opts: SetupOptions = {}): SeqexRun {
-  const spec = w.spec;
-  // preallocated as a production configuration would be (2M order slots: the dedupe window of
-  // 1M closed orders plus the book), so no growth copy lands inside the timed loop
-  const e = new Engine(opts.engineOptions ?? { initialOrderCapacity: 1 << 21 });
-  let seq = 0;
-  const apply = (c: Record<string, unknown>) => {
-    seq++;
-    const code = e.apply({ ...c, seq, tsUs: T0_US + seq } as unknown as Command);
-    e.events.clear();
-    if (code !== Code.OK) throw new Error(`setup command rejected (${code}): ${JSON.stringify(c)}`);
-  };
+/**
+ * The setup commands of a workload, in order (without seq / tsUs): assets, symbols, accounts,
+ * deposits. `setupSeqex` applies them; tools that journal a run (restart-bench) encode them too.
+ */
+export function setupCommands(spec: WorkloadSpec): { commands: Record<string, unknown>[]; symNames: string[] } {
+  const commands: Record<string, unknown>[] = [];
+  const apply = (c: Record<string, unknown>) => commands.push(c);
   apply({ type: 'addAsset', asset: 'USD', decimals: 2 });
   const symNames: string[] = [];
   for (let s = 0; s < spec.symbols; s++) {
@@ -86,6 +80,22 @@ export function setupSeqex(w: Workload, opts: SetupOptions = {}): SeqexRun {
     const s = (a - 1) % spec.symbols;
     apply({ type: 'deposit', accountId: a, asset: 'USD', amountMinor: usd, transferId: `u${a}` });
     apply({ type: 'deposit', accountId: a, asset: baseAsset(spec, s), amountMinor: base, transferId: `b${a}` });
+  }
+  return { commands, symNames };
+}
+
+/** Fresh engine: assets, symbols, accounts, deposits. Throws if any setup command is rejected. */
+export function setupSeqex(w: Workload, opts: SetupOptions = {}): SeqexRun {
+  // preallocated as a production configuration would be (2M order slots: the dedupe window of
+  // 1M closed orders plus the book), so no growth copy lands inside the timed loop
+  const e = new Engine(opts.engineOptions ?? { initialOrderCapacity: 1 << 21 });
+  let seq = 0;
+  const { commands, symNames } = setupCommands(w.spec);
+  for (const c of commands) {
+    seq++;
+    const code = e.apply({ ...c, seq, tsUs: T0_US + seq } as unknown as Command);
+    e.events.clear();
+    if (code !== Code.OK) throw new Error(`setup command rejected (${code}): ${JSON.stringify(c)}`);
   }
   return { engine: e, ids: new Float64Array(w.orders), seq, ts: T0_US + seq, rejects: new Int32Array(32), symNames, clOrdIds: opts.clOrdIds ?? null };
 }
