@@ -1,5 +1,5 @@
 /** Making file-system changes durable: a new or renamed file exists after a crash only once its directory is synced. */
-import { closeSync, fsyncSync, openSync, renameSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export function fsyncDir(dir: string): void {
@@ -15,4 +15,10 @@ export function fsyncDir(dir: string): void {
 export function renameDurably(tmp: string, path: string): void {
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/** A file's bytes as a plain Uint8Array view of the read buffer (no copy; one element type for the scanners). */
+export function readBytes(path: string): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }

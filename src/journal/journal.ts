@@ -8,8 +8,8 @@
  * Durability modes (DESIGN.md rule 1): `fsync` (default: fdatasync per commit), `batch` (the caller
  * syncs every N ms with `sync()`; documented loss window), `none` (tests and benchmarks only).
  */
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { fsyncDir } from './durableFs.js';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { fsyncDir, readBytes } from './durableFs.js';
 import { join } from 'node:path';
 import { MAX_RECORD_BYTES, writeRecordFrom } from './record.js';
 import { scanSegment, SEGMENT_HEADER_BYTES, writeSegmentHeader } from './segment.js';
@@ -98,7 +98,7 @@ export function recoverJournal(
   let firstSeq = 0;
   segments.forEach((name, i) => {
     const path = join(dir, name);
-    const bytes = new Uint8Array(readFileSync(path));
+    const bytes = readBytes(path);
     const newest = i === segments.length - 1;
     const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)));
     if (r.error !== null) {

@@ -13,8 +13,8 @@
  *         64  u32          CRC-32C of bytes [0, 64)
  *         68  body         Engine.snapshot() bytes
  */
-import { closeSync, fdatasyncSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
-import { renameDurably } from './durableFs.js';
+import { closeSync, fdatasyncSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { readBytes, renameDurably } from './durableFs.js';
 import { join } from 'node:path';
 import { crc32c } from './crc32c.js';
 
@@ -59,7 +59,7 @@ export function writeSnapshotFile(dir: string, seq: number, stateHash: string, b
 
 /** Reads and checks a snapshot file; a string says why it is not usable. */
 export function readSnapshotFile(path: string): SnapshotFile | string {
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = readBytes(path);
   if (bytes.length < SNAPSHOT_HEADER_BYTES) return 'shorter than a snapshot header';
   for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC.charCodeAt(i)) return 'not a seqex snapshot file (bad magic)';
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

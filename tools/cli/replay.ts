@@ -4,10 +4,11 @@
  * Exit codes: 0 the journal is whole; 1 usage error; 2 corruption (file and offset printed);
  * 3 a torn tail was found and not repaired (run again with --repair to cut it).
  */
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import { decodeEvents } from '../../src/engine/events.js';
+import { readBytes } from '../../src/journal/durableFs.js';
 import { JournalCorruptError, listSegments, recoverJournal } from '../../src/journal/journal.js';
 import { readSegmentHeader, scanSegment } from '../../src/journal/segment.js';
 import { newestSnapshot } from '../../src/journal/snapshotFile.js';
@@ -187,7 +188,7 @@ export function journalInfoMain(argv: string[], out: (s: string) => void, err: (
   out(`${segments.length} segment(s) in ${dir}\n`);
   segments.forEach((name, i) => {
     const path = join(dir, name);
-    const bytes = new Uint8Array(readFileSync(path));
+    const bytes = readBytes(path);
     const header = readSegmentHeader(bytes);
     const r = scanSegment(bytes, i === segments.length - 1);
     const first = typeof header === 'string' ? '?' : header.firstSeq;
