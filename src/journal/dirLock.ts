@@ -7,6 +7,8 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const LOCK_NAME = 'LOCK';
+/** locks this process holds (a second exchange in the same process must be refused too) */
+const held = new Set<string>();
 
 function alive(pid: number): boolean {
   try {
@@ -25,11 +27,16 @@ export function lockDataDir(dir: string): () => void {
       const fd = openSync(path, 'wx');
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
-      return () => rmSync(path, { force: true });
+      held.add(path);
+      return () => {
+        held.delete(path);
+        rmSync(path, { force: true });
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new Error(`data directory ${dir} is in use by process ${pid} (${path})`);
+      const live = pid === process.pid ? held.has(path) : Number.isInteger(pid) && pid > 0 && alive(pid);
+      if (live) throw new Error(`data directory ${dir} is in use by process ${pid} (${path})`);
       rmSync(path, { force: true }); // stale: its owner is gone
     }
   }

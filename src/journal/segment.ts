@@ -112,7 +112,16 @@ function wholeRecordAfter(buf: Uint8Array, from: number): boolean {
   return false;
 }
 
+/** Whether buf[from..] is all zeros (a preallocated segment's free space: up to 64 MiB, so by words). */
 function allZero(buf: Uint8Array, from: number): boolean {
-  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  let i = from;
+  while (i < buf.length && ((buf.byteOffset + i) & 3) !== 0) if (buf[i++] !== 0) return false;
+  const words = (buf.length - i) >> 2;
+  if (words > 0) {
+    const w = new Int32Array(buf.buffer, buf.byteOffset + i, words);
+    for (let k = 0; k < words; k++) if (w[k] !== 0) return false;
+    i += words * 4;
+  }
+  for (; i < buf.length; i++) if (buf[i] !== 0) return false;
   return true;
 }

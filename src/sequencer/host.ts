@@ -116,7 +116,9 @@ export class SequencerHost {
   private snapshotter: Worker | null = null;
   private unlock: () => void = () => {};
   private snapshotIds = 0;
-  private readonly pendingSnapshots = new Map<number, { resolve: (r: SnapshotResult) => void; reject: (e: Error) => void }>();
+  private readonly pendingSnapshots = new Map<number, { resolve: (m: unknown) => void; reject: (e: Error) => void }>();
+  /** resolves true once the snapshot the sequencer started from is proven (restored hash = recorded) */
+  startSnapshotVerified: Promise<boolean> = Promise.resolve(true);
   private timer: NodeJS.Timeout | null = null;
   private lastSnapshotSeq = 0;
   private lastSnapshotMs = performance.now();
@@ -194,6 +196,7 @@ export class SequencerHost {
     await running;
     this.lastSnapshotSeq = this.recovery.snapshotSeq;
     this.control.snapshotSeq = this.recovery.snapshotSeq;
+    if (this.recovery.snapshotSeq > 0) this.verifyStartSnapshot(this.recovery.snapshotSeq);
     this.log(
       `sequencer: recovered to seq ${this.recovery.lastSeq} (snapshot ${this.recovery.snapshotSeq}, ${this.recovery.replayed} records replayed) in ${this.recovery.ms.toFixed(0)} ms; durability ${c.durability}`,
     );
@@ -209,9 +212,8 @@ export class SequencerHost {
     // registered at spawn: stop() must not wait for an 'exit' that already happened
     this.exits.set(w, new Promise((r) => w.once('exit', () => r())));
     w.on('error', (e) => {
-      this.failure ??= e;
       this.log(`${name} thread failed: ${e.stack ?? e.message}`);
-      this.control.requestStop();
+      this.fail(e);
     });
   }
 
@@ -228,35 +230,65 @@ export class SequencerHost {
 
   /** Writes a snapshot of the state at the current durable seq (the snapshot thread's replica). */
   snapshotNow(): Promise<SnapshotResult> {
-    const seq = this.control.durableSeq;
+    this.lastSnapshotMs = performance.now();
+    return this.askSnapshotThread<SnapshotResult>({ seq: this.control.durableSeq }).then((m) => {
+      this.lastSnapshotSeq = Math.max(this.lastSnapshotSeq, m.seq);
+      this.log(`snapshot at seq ${m.seq}: ${m.path} (replica replay ${m.replayMs.toFixed(0)} ms, write ${m.writeMs.toFixed(0)} ms)`);
+      return m;
+    });
+  }
+
+  /**
+   * The sequencer started from a snapshot without recomputing its state hash (to serve sooner):
+   * the snapshot thread restores the same snapshot and compares. A difference means restore is
+   * broken, so the exchange stops (`failure` says why).
+   */
+  private verifyStartSnapshot(seq: number): void {
+    this.startSnapshotVerified = this.askSnapshotThread<{ verify: { ok: boolean; detail: string } }>({ seq, verify: true }).then(
+      ({ verify }) => {
+        this.log(`start snapshot check: ${verify.detail}`);
+        if (!verify.ok) this.fail(new Error(`start snapshot check failed: ${verify.detail}`));
+        return verify.ok;
+      },
+      (e: Error) => {
+        if (this.stopping === null) this.fail(e);
+        return false;
+      },
+    );
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.log(`FATAL: ${e.message}`);
+    this.control.requestStop();
+    this.inbound.wake();
+  }
+
+  private askSnapshotThread<T>(msg: { seq: number; verify?: boolean }): Promise<T> {
     if (this.snapshotter === null) {
       const data: SnapshotThreadData = { dataDir: this.cfg.dataDir, engine: this.cfg.engine ?? {}, keepSnapshots: this.cfg.keepSnapshots, controlSab: this.control.sab };
-      this.snapshotter = new Worker(workerUrl(import.meta.url, 'snapshotThread.js'), { workerData: data, name: 'seqex-snapshot' });
-      this.snapshotter.unref();
-      this.snapshotter.on('message', (m: { id: number; error?: string } & SnapshotResult) => {
+      const w = new Worker(workerUrl(import.meta.url, 'snapshotThread.js'), { workerData: data, name: 'seqex-snapshot' });
+      w.unref();
+      w.on('message', (m: { id: number; error?: string }) => {
         const p = this.pendingSnapshots.get(m.id);
         this.pendingSnapshots.delete(m.id);
         this.snapshotRunning = this.pendingSnapshots.size > 0;
         if (m.error !== undefined) p?.reject(new Error(m.error));
-        else {
-          this.lastSnapshotSeq = Math.max(this.lastSnapshotSeq, m.seq);
-          this.log(`snapshot at seq ${m.seq}: ${m.path} (replica replay ${m.replayMs.toFixed(0)} ms, write ${m.writeMs.toFixed(0)} ms)`);
-          p?.resolve(m);
-        }
+        else p?.resolve(m);
       });
-      this.snapshotter.on('error', (e) => {
+      w.on('error', (e) => {
         for (const p of this.pendingSnapshots.values()) p.reject(e);
         this.pendingSnapshots.clear();
         this.snapshotRunning = false;
         this.snapshotter = null;
       });
+      this.snapshotter = w;
     }
     this.snapshotRunning = true;
-    this.lastSnapshotMs = performance.now();
     const id = ++this.snapshotIds;
-    return new Promise<SnapshotResult>((resolve, reject) => {
-      this.pendingSnapshots.set(id, { resolve, reject });
-      this.snapshotter!.postMessage({ id, seq });
+    return new Promise<T>((resolve, reject) => {
+      this.pendingSnapshots.set(id, { resolve: resolve as (m: unknown) => void, reject });
+      this.snapshotter!.postMessage({ id, ...msg });
     });
   }
 
@@ -292,7 +324,11 @@ export class SequencerHost {
         this.control.requestPrepare(); // wakes it to see the stop
         await this.exits.get(this.preparer);
       }
-      if (this.snapshotter !== null) await this.snapshotter.terminate();
+      if (this.snapshotter !== null) {
+        await this.snapshotter.terminate();
+        for (const p of this.pendingSnapshots.values()) p.reject(new Error('the exchange stopped'));
+        this.pendingSnapshots.clear();
+      }
       this.unlock();
       return result;
     })();

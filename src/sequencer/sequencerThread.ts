@@ -28,7 +28,8 @@ const data = workerData as SequencerThreadData;
 const port = parentPort!;
 const control = new SequencerControl(data.controlSab);
 const logs: string[] = [];
-const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line));
+// the restored state's hash is checked by the snapshot thread in the background (host.ts)
+const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line), { checkSnapshotHash: false });
 port.postMessage({
   type: 'recovered',
   lastSeq: r.journal.lastSeq,

@@ -49,7 +49,29 @@ function advanceTo(seq: number): Engine {
   return e;
 }
 
-parentPort!.on('message', (msg: { id: number; seq: number }) => {
+/**
+ * Start-up check: restore the snapshot the sequencer started from and compare its state hash with
+ * the recorded one (the sequencer skipped this to serve sooner). The replica is then warm.
+ */
+function verifyStartSnapshot(seq: number): { ok: boolean; detail: string } {
+  const snap = newestSnapshot(data.dataDir, seq);
+  if (snap === null || snap.seq !== seq) return { ok: false, detail: `snapshot at seq ${seq} not found` };
+  const e = Engine.restore(snap.body, data.engine);
+  const hash = e.stateHash();
+  if (hash !== snap.stateHash) return { ok: false, detail: `${snap.path}: restored state hash ${hash} differs from the recorded ${snap.stateHash}` };
+  replica = e;
+  return { ok: true, detail: `${snap.path}: restored state hash matches` };
+}
+
+parentPort!.on('message', (msg: { id: number; seq: number; verify?: boolean }) => {
+  if (msg.verify === true) {
+    try {
+      parentPort!.postMessage({ id: msg.id, verify: verifyStartSnapshot(msg.seq) });
+    } catch (err) {
+      parentPort!.postMessage({ id: msg.id, verify: { ok: false, detail: String(err instanceof Error ? err.message : err) } });
+    }
+    return;
+  }
   try {
     const t0 = performance.now();
     const e = advanceTo(msg.seq);

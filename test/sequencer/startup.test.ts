@@ -1,0 +1,91 @@
+/**
+ * Start-up guards of SequencerHost: one exchange per data directory, and the snapshot the
+ * sequencer started from is proven in the background (restored state hash = recorded hash), with
+ * the exchange stopped when it is not.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listSnapshots, readSnapshotFile, writeSnapshotFile } from '../../src/journal/snapshotFile.js';
+import { GatewayPort } from '../../src/sequencer/gatewayPort.js';
+import { SequencerHost } from '../../src/sequencer/host.js';
+
+const dirs: string[] = [];
+const hosts: SequencerHost[] = [];
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.stop().catch(() => {});
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'seqex-startup-'));
+  dirs.push(d);
+  return d;
+}
+
+const config = (dataDir: string) => ({ dataDir, gateways: 1, durability: 'none' as const, segmentBytes: 64 * 1024, snapshotEveryRecords: 0, snapshotEverySeconds: 0 });
+
+async function start(dataDir: string): Promise<SequencerHost> {
+  const h = await SequencerHost.start(config(dataDir));
+  hosts.push(h);
+  return h;
+}
+
+/** A data dir with a few journaled commands and a snapshot of them. */
+async function journalWithSnapshot(): Promise<{ dir: string; seq: number }> {
+  const dir = tempDir();
+  const h = await start(dir);
+  const port = new GatewayPort(0, h.inbound.sab, h.outbound[0]!.sab);
+  const cmds = [
+    { type: 'addAsset', asset: 'USD', decimals: 2 },
+    { type: 'createAccount', name: 'alice' },
+    { type: 'deposit', accountId: 1, asset: 'USD', amountMinor: 12_345, transferId: 't1' },
+  ];
+  cmds.forEach((c, i) => expect(port.submit({ ...c, seq: 0, tsUs: 0 } as never, i + 1)).toBe(true));
+  let answered = 0;
+  const until = Date.now() + 10_000;
+  while (answered < cmds.length && Date.now() < until) {
+    answered += port.poll((_corr, _seq, code) => expect(code).toBe(0));
+    if (answered < cmds.length) await port.waitForResponseAsync(20);
+  }
+  expect(answered).toBe(cmds.length);
+  const snap = await h.snapshotNow();
+  await h.stop();
+  hosts.splice(hosts.indexOf(h), 1);
+  return { dir, seq: snap.seq };
+}
+
+describe('SequencerHost start-up', () => {
+  it('refuses a data directory another live exchange holds, and takes over the lock of a dead one', async () => {
+    const dir = tempDir();
+    await start(dir);
+    await expect(SequencerHost.start(config(dir))).rejects.toThrow(/in use by process \d+/);
+    const other = tempDir();
+    writeFileSync(join(other, 'LOCK'), '999999999\n'); // no such process
+    const h = await start(other);
+    expect(h.recovery.lastSeq).toBe(0);
+  });
+
+  it('proves the start snapshot in the background: a good one passes and the exchange serves', async () => {
+    const { dir, seq } = await journalWithSnapshot();
+    const h = await start(dir);
+    expect(h.recovery.snapshotSeq).toBe(seq);
+    await expect(h.startSnapshotVerified).resolves.toBe(true);
+    expect(h.failure).toBeNull();
+  });
+
+  it('a snapshot whose recorded hash does not match its restored state stops the exchange', async () => {
+    const { dir, seq } = await journalWithSnapshot();
+    // a well-formed file (good CRC) that lies about its state: what a broken restore would look like
+    const [name] = listSnapshots(dir);
+    const snap = readSnapshotFile(join(dir, name!));
+    if (typeof snap === 'string') throw new Error(snap);
+    rmSync(snap.path);
+    writeSnapshotFile(dir, seq, 'f'.repeat(64), snap.body);
+    const h = await start(dir);
+    await expect(h.startSnapshotVerified).resolves.toBe(false);
+    expect(h.failure?.message).toMatch(/start snapshot check failed: .*differs from the recorded/);
+    expect(h.control.stopRequested).toBe(true);
+  });
+});
