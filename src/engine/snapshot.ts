@@ -184,7 +184,9 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
   const retained = section(st.sections.retained);
   if (off !== buf.length) throw new Error(`snapshot length ${buf.length}, sections end at ${off}`);
 
-  const e = new Engine({ ...options, initialOrderCapacity: Math.max(options.initialOrderCapacity ?? 0, orders.length / ORDER_FIELDS + 1024) });
+  // headroom of a quarter: the journal tail replayed after a restore must not start with a growth copy
+  const count = orders.length / ORDER_FIELDS;
+  const e = new Engine({ ...options, initialOrderCapacity: Math.max(options.initialOrderCapacity ?? 0, count + Math.max(1024, count >> 2)) });
   for (const [name, decimals, supply] of st.assets) {
     e.assets.push({ idx: e.assets.length, name, decimals, supplyMinor: supply });
     e.assetByName.set(name, e.assets.length - 1);

@@ -55,8 +55,9 @@ export const SEQUENCER_DEFAULTS = {
   outboundRingBytes: 1 << 24,
   eventRingBytes: 1 << 26,
   maxBatch: 4096,
-  snapshotEveryRecords: 5_000_000,
-  snapshotEverySeconds: 600,
+  // a restart replays at most this tail: ~2 s at the replay rates measured (docs/performance.md)
+  snapshotEveryRecords: 2_000_000,
+  snapshotEverySeconds: 300,
   keepSnapshots: 3,
 };
 
