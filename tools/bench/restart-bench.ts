@@ -27,8 +27,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { Code, OrdType, Side } from '../../src/domain/codes.js';
-import type { CancelOrderCmd, Command, NewOrderCmd } from '../../src/engine/commands.js';
+import { Code } from '../../src/domain/codes.js';
+import type { Command } from '../../src/engine/commands.js';
 import { Engine } from '../../src/engine/engine.js';
 import { Ev } from '../../src/engine/events.js';
 import { JournalWriter, listSegments, recoverJournal } from '../../src/journal/journal.js';
@@ -36,7 +36,7 @@ import { newestSnapshot, writeSnapshotFile } from '../../src/journal/snapshotFil
 import { tuneV8ForEngine } from '../../src/platform/v8.js';
 import { decodeCommand, encodeCommand, MAX_COMMAND_BYTES } from '../../src/sequencer/codec.js';
 import { SequencerHost } from '../../src/sequencer/host.js';
-import { setupCommands } from './seqex-driver.js';
+import { OpCommands, setupCommands } from './seqex-driver.js';
 import { fmtInt, mark, median, table } from './stats.js';
 import { clOrdIdFor, DEFAULT_MIX, generateWorkload, OpKind, type WorkloadSpec } from './workload.js';
 
@@ -149,10 +149,8 @@ function buildFixture(dir: string): Fixture {
 
   // order flow exactly as seqex-driver.ts applyOps builds it (one mutable command per type)
   const ids = new Float64Array(w.orders);
-  const { kind, sym, acct, side, price, qty, ref } = w;
-  const lim: NewOrderCmd = { type: 'newOrder', seq: 0, tsUs: 0, accountId: 0, symbol: '', side: Side.BUY, ordType: OrdType.LIMIT, qtyLots: 0, priceTicks: 0, clOrdId: undefined };
-  const mkt: NewOrderCmd = { type: 'newOrder', seq: 0, tsUs: 0, accountId: 0, symbol: '', side: Side.BUY, ordType: OrdType.MARKET, qtyLots: 0, priceTicks: undefined, clOrdId: undefined };
-  const cxl: CancelOrderCmd = { type: 'cancelOrder', seq: 0, tsUs: 0, accountId: 0, orderId: 0 };
+  const { kind, acct, ref } = w;
+  const commands = new OpCommands(w, symNames);
   const snapAfter = Math.max(0, Math.min(w.n, Math.round(w.n * CFG.snapshotAt)));
   let snapshotSeq = 0;
   let snapshotMs = 0;
@@ -173,26 +171,8 @@ function buildFixture(dir: string): Fixture {
     const k = kind[i]!;
     seq++;
     ts++;
-    let cmd: Command;
-    if (k === OpKind.CANCEL) {
-      cxl.seq = seq;
-      cxl.tsUs = ts;
-      cxl.accountId = acct[i]!;
-      cxl.orderId = ids[ref[i]!]!;
-      cmd = cxl;
-    } else {
-      const c = k === OpKind.MARKET ? mkt : lim;
-      c.seq = seq;
-      c.tsUs = ts;
-      c.accountId = acct[i]!;
-      c.symbol = symNames[sym[i]!]!;
-      c.side = side[i]! as Side;
-      c.qtyLots = qty[i]!;
-      if (k !== OpKind.MARKET) c.priceTicks = price[i]!;
-      // buildClOrdIds' ids, made per order instead of 10M strings up front
-      if (CFG.clOrdIds) c.clOrdId = clOrdIdFor(ref[i]!, acct[i]!);
-      cmd = c;
-    }
+    // buildClOrdIds' ids, made per order instead of 10M strings up front
+    const cmd = commands.at(i, seq, ts, ids, CFG.clOrdIds && k !== OpKind.CANCEL ? clOrdIdFor(ref[i]!, acct[i]!) : undefined);
     const code = e.apply(cmd);
     if (k !== OpKind.CANCEL && code === Code.OK && ev.buf[0] === Ev.EXEC) ids[ref[i]!] = ev.buf[EXEC_ORDER_ID]!;
     if (code !== Code.OK) rejects++;

@@ -100,6 +100,46 @@ export function setupSeqex(w: Workload, opts: SetupOptions = {}): SeqexRun {
   return { engine: e, ids: new Float64Array(w.orders), seq, ts: T0_US + seq, rejects: new Int32Array(32), symNames, clOrdIds: opts.clOrdIds ?? null };
 }
 
+/**
+ * Turns op i of a workload into an engine command, reusing one object per command type (no
+ * allocation per op, one object shape per type, as a ring decoder would give the engine).
+ */
+export class OpCommands {
+  private readonly lim: NewOrderCmd = { type: 'newOrder', seq: 0, tsUs: 0, accountId: 0, symbol: '', side: Side.BUY, ordType: OrdType.LIMIT, qtyLots: 0, priceTicks: 0, clOrdId: undefined };
+  // same shape as `lim`
+  private readonly mkt: NewOrderCmd = { type: 'newOrder', seq: 0, tsUs: 0, accountId: 0, symbol: '', side: Side.BUY, ordType: OrdType.MARKET, qtyLots: 0, priceTicks: undefined, clOrdId: undefined };
+  private readonly cxl: CancelOrderCmd = { type: 'cancelOrder', seq: 0, tsUs: 0, accountId: 0, orderId: 0 };
+
+  constructor(
+    private readonly w: Workload,
+    private readonly symNames: string[],
+  ) {}
+
+  /** `ids` maps the workload's order index to the engine's orderId (cancels need it). */
+  at(i: number, seq: number, tsUs: number, ids: Float64Array, clOrdId: string | undefined): Command {
+    const w = this.w;
+    const k = w.kind[i]!;
+    if (k === OpKind.CANCEL) {
+      const c = this.cxl;
+      c.seq = seq;
+      c.tsUs = tsUs;
+      c.accountId = w.acct[i]!;
+      c.orderId = ids[w.ref[i]!]!;
+      return c;
+    }
+    const c = k === OpKind.MARKET ? this.mkt : this.lim;
+    c.seq = seq;
+    c.tsUs = tsUs;
+    c.accountId = w.acct[i]!;
+    c.symbol = this.symNames[w.sym[i]!]!;
+    c.side = w.side[i]! as Side;
+    c.qtyLots = w.qty[i]!;
+    if (k !== OpKind.MARKET) c.priceTicks = w.price[i]!;
+    c.clOrdId = clOrdId;
+    return c;
+  }
+}
+
 /** A 17-character clOrdId for every new order of the workload (built once, before timing). */
 export function buildClOrdIds(w: Workload): (string | undefined)[] {
   const ids = new Array<string | undefined>(w.orders).fill(undefined);
@@ -118,33 +158,8 @@ export function applyOps(r: SeqexRun, w: Workload, from: number, to: number, lat
   const rejects = r.rejects;
   const symNames = r.symNames;
   const clOrdIds = r.clOrdIds;
-  const { kind, sym, acct, side, price, qty, ref } = w;
-  const lim: NewOrderCmd = {
-    type: 'newOrder',
-    seq: 0,
-    tsUs: 0,
-    accountId: 0,
-    symbol: '',
-    side: Side.BUY,
-    ordType: OrdType.LIMIT,
-    qtyLots: 0,
-    priceTicks: 0,
-    clOrdId: undefined,
-  };
-  const mkt: NewOrderCmd = {
-    type: 'newOrder',
-    seq: 0,
-    tsUs: 0,
-    accountId: 0,
-    symbol: '',
-    side: Side.BUY,
-    ordType: OrdType.MARKET,
-    qtyLots: 0,
-    // same shape as `lim` (a ring decoder produces one object shape per command type)
-    priceTicks: undefined,
-    clOrdId: undefined,
-  };
-  const cxl: CancelOrderCmd = { type: 'cancelOrder', seq: 0, tsUs: 0, accountId: 0, orderId: 0 };
+  const { kind, ref } = w;
+  const commands = new OpCommands(w, symNames);
   let seq = r.seq;
   let ts = r.ts;
   const now = performance.now.bind(performance);
@@ -154,25 +169,7 @@ export function applyOps(r: SeqexRun, w: Workload, from: number, to: number, lat
     seq++;
     ts++;
     let code: Code;
-    let cmd: Command;
-    if (k === OpKind.CANCEL) {
-      cxl.seq = seq;
-      cxl.tsUs = ts;
-      cxl.accountId = acct[i]!;
-      cxl.orderId = ids[ref[i]!]!;
-      cmd = cxl;
-    } else {
-      const c = k === OpKind.MARKET ? mkt : lim;
-      c.seq = seq;
-      c.tsUs = ts;
-      c.accountId = acct[i]!;
-      c.symbol = symNames[sym[i]!]!;
-      c.side = side[i]! as Side;
-      c.qtyLots = qty[i]!;
-      if (k !== OpKind.MARKET) c.priceTicks = price[i]!;
-      if (clOrdIds !== null) c.clOrdId = clOrdIds[ref[i]!];
-      cmd = c;
-    }
+    const cmd = commands.at(i, seq, ts, ids, clOrdIds === null ? undefined : clOrdIds[ref[i]!]);
     if (lat === undefined) {
       code = e.apply(cmd);
     } else {
