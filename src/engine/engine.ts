@@ -1444,31 +1444,37 @@ export class Engine {
   }
 
   /** @internal used by snapshot restore: rebuild one order exactly. */
-  restoreOrder(o: RestoredOrder): void {
+  restoreOrderAt(o: Float64Array, i: number, clOrdId: string | null): void {
+    // the snapshot's order columns (snapshot.ts ORDER_FIELDS): read in place, no object per order
     const s = this.store;
     const slot = s.alloc();
-    s.setOrderId(slot, o.orderId);
-    s.setPriceTicks(slot, o.priceTicks);
-    s.setQtyLots(slot, o.qtyLots);
-    s.setFilledLots(slot, o.filledLots);
-    s.setCumNotional(slot, o.cumNotional);
-    s.setCreatedAtUs(slot, o.createdAtUs);
-    s.setUpdatedAtUs(slot, o.updatedAtUs);
-    s.setSeq(slot, o.seq);
-    s.setAccountIdx(slot, o.accountIdx);
-    s.setSymbolIdx(slot, o.symbolIdx);
-    s.initEnums(slot, enumSide(o.enums), enumOrdType(o.enums), enumTif(o.enums), enumStatus(o.enums), enumPostOnly(o.enums), enumStp(o.enums));
-    s.setClOrdId(slot, o.clOrdId ?? undefined);
-    const status = enumStatus(o.enums);
-    if (o.stopPriceTicks > 0) s.stopPriceTicks.set(slot, o.stopPriceTicks);
-    if (o.expireTimeUs > 0) {
-      s.expireTimeUs.set(slot, o.expireTimeUs);
-      if (isLive(status)) this.gtd.push(o.expireTimeUs, o.orderId);
+    const orderId = o[i]!;
+    const accountIdx = o[i + 1]!;
+    const enums = o[i + 3]!;
+    s.setOrderId(slot, orderId);
+    s.setAccountIdx(slot, accountIdx);
+    s.setSymbolIdx(slot, o[i + 2]!);
+    s.setPriceTicks(slot, o[i + 4]!);
+    s.setQtyLots(slot, o[i + 6]!);
+    s.setFilledLots(slot, o[i + 7]!);
+    s.setCumNotional(slot, o[i + 8]!);
+    s.setCreatedAtUs(slot, o[i + 10]!);
+    s.setUpdatedAtUs(slot, o[i + 11]!);
+    s.setSeq(slot, o[i + 12]!);
+    s.initEnums(slot, enumSide(enums), enumOrdType(enums), enumTif(enums), enumStatus(enums), enumPostOnly(enums), enumStp(enums));
+    s.setClOrdId(slot, clOrdId ?? undefined);
+    const status = enumStatus(enums);
+    const stopPriceTicks = o[i + 5]!;
+    const expireTimeUs = o[i + 9]!;
+    if (stopPriceTicks > 0) s.stopPriceTicks.set(slot, stopPriceTicks);
+    if (expireTimeUs > 0) {
+      s.expireTimeUs.set(slot, expireTimeUs);
+      if (isLive(status)) this.gtd.push(expireTimeUs, orderId);
     }
-    if (o.original !== null) s.original.set(slot, [o.original[0], o.original[1]]);
-    this.byOrderId.set(o.orderId, slot);
-    if (o.clOrdId !== null) this.clOrd.insert(slot);
-    if (isLive(status)) this.linkAccount(this.accounts[o.accountIdx]!, slot);
+    if (o[i + 13]! >= 0) s.original.set(slot, [o[i + 13]!, o[i + 14]!]);
+    this.byOrderId.set(orderId, slot);
+    if (clOrdId !== null) this.clOrd.insert(slot);
+    if (isLive(status)) this.linkAccount(this.accounts[accountIdx]!, slot);
   }
 
   /** @internal used by snapshot restore */
@@ -1523,25 +1529,6 @@ export interface SymbolView {
   state: TradingState;
   lastPxTicks: number;
   tradingDay: number;
-}
-
-export interface RestoredOrder {
-  orderId: number;
-  clOrdId: string | null;
-  accountIdx: number;
-  symbolIdx: number;
-  /** packed as OrderStore.enums() */
-  enums: number;
-  priceTicks: number;
-  stopPriceTicks: number;
-  qtyLots: number;
-  filledLots: number;
-  cumNotional: number;
-  expireTimeUs: number;
-  createdAtUs: number;
-  updatedAtUs: number;
-  seq: number;
-  original: [number, number] | null;
 }
 
 // ------------------------------------------------------------------ helpers (pure)
