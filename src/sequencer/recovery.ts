@@ -5,7 +5,7 @@
  */
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { recoverJournal, type Recovery } from '../journal/journal.js';
-import { newestSnapshot } from '../journal/snapshotFile.js';
+import { newestSnapshot, type SnapshotFile } from '../journal/snapshotFile.js';
 import { decodeCommand } from './codec.js';
 
 export interface Recovered {
@@ -29,16 +29,31 @@ export interface RecoverOptions {
   checkSnapshotHash?: boolean;
 }
 
+/**
+ * The newest snapshot at or before `maxSeq` that this build can restore, restored. One it cannot
+ * (an older format) is skipped for the next older, down to none: a longer replay gives the same
+ * state. Damaged files are skipped by `newestSnapshot`.
+ */
+export function restoreNewestSnapshot(dataDir: string, maxSeq: number, options: EngineOptions, log: (line: string) => void): { engine: Engine; snapshot: SnapshotFile } | null {
+  for (let below = maxSeq; ; ) {
+    const snap = newestSnapshot(dataDir, below, (path, why) => log(`skipping snapshot ${path}: ${why}`));
+    if (snap === null) return null;
+    try {
+      return { engine: Engine.restore(snap.body, options), snapshot: snap };
+    } catch (e) {
+      log(`skipping snapshot ${snap.path}: ${e instanceof Error ? e.message : String(e)}`);
+      below = snap.seq - 1;
+    }
+  }
+}
+
 export function recoverEngine(dataDir: string, options: EngineOptions, log: (line: string) => void = () => {}, how: RecoverOptions = {}): Recovered {
   const t0 = performance.now();
-  const snap = newestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, (path, why) => log(`skipping snapshot ${path}: ${why}`));
-  let engine = new Engine(options);
-  let snapshotSeq = 0;
-  if (snap !== null) {
-    engine = Engine.restore(snap.body, options);
-    if ((how.checkSnapshotHash ?? true) && engine.stateHash() !== snap.stateHash) throw new RecoveryError(`snapshot ${snap.path}: restored state hash differs from the recorded one`);
-    snapshotSeq = snap.seq;
-  }
+  const start = restoreNewestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, options, log);
+  const engine = start?.engine ?? new Engine(options);
+  const snapshotSeq = start?.snapshot.seq ?? 0;
+  if (start !== null && (how.checkSnapshotHash ?? true) && engine.stateHash() !== start.snapshot.stateHash)
+    throw new RecoveryError(`snapshot ${start.snapshot.path}: restored state hash differs from the recorded one`);
   let replayed = 0;
   const journal = recoverJournal(
     dataDir,

@@ -12,6 +12,7 @@ import { recoverJournal } from '../journal/journal.js';
 import { listSnapshots, newestSnapshot, writeSnapshotFile } from '../journal/snapshotFile.js';
 import { tuneV8ForEngine } from '../platform/v8.js';
 import { decodeCommand } from './codec.js';
+import { restoreNewestSnapshot } from './recovery.js';
 import { SequencerControl } from './control.js';
 
 export interface SnapshotThreadData {
@@ -28,8 +29,7 @@ let replica: Engine | null = null;
 
 function advanceTo(seq: number): Engine {
   if (replica === null) {
-    const snap = newestSnapshot(data.dataDir, seq);
-    replica = snap === null ? new Engine(data.engine) : Engine.restore(snap.body, data.engine);
+    replica = restoreNewestSnapshot(data.dataDir, seq, data.engine, () => {})?.engine ?? new Engine(data.engine);
   }
   const e = replica;
   if (e.lastSeq >= seq) return e;
