@@ -16,7 +16,7 @@ import { workerUrl } from '../platform/workers.js';
 import { BroadcastRing } from '../ring/broadcastRing.js';
 import { InboundRing } from '../ring/inboundRing.js';
 import { SequencerControl } from './control.js';
-import type { JournalThreadData } from './journalThread.js';
+import type { JournalStart, JournalThreadData } from './journalThread.js';
 import type { PreparerThreadData } from './preparerThread.js';
 import type { SequencerThreadData } from './sequencerThread.js';
 import type { SnapshotThreadData } from './snapshotThread.js';
@@ -175,25 +175,28 @@ export class SequencerHost {
     this.watch(this.sequencer, 'sequencer');
     const running = once(this.sequencer, 'running');
     running.catch(() => {});
-    this.recovery = await once<RecoveryReport>(this.sequencer, 'recovered');
-    for (const line of this.recovery.logs) this.log(line);
+    // the journal thread starts now and waits for the recovery result (its start-up overlaps recovery)
     const jData: JournalThreadData = {
       dataDir: c.dataDir,
       durability: c.durability,
       segmentBytes: c.segmentBytes,
       syncIntervalMs: c.syncIntervalMs,
-      recovered: this.recovery.journal,
       controlSab: this.control.sab,
       journalSab: this.journalRing.sab,
       inboundSab: this.inbound.sab,
     };
+    this.journal = new Worker(workerUrl(import.meta.url, 'journalThread.js'), { workerData: jData, name: 'seqex-journal' });
+    this.watch(this.journal, 'journal');
+    this.recovery = await once<RecoveryReport>(this.sequencer, 'recovered');
+    for (const line of this.recovery.logs) this.log(line);
     if (c.durability !== 'none') {
+      // after recovery: its 64 MiB of zeros must not compete with recovery's reads
       const pData: PreparerThreadData = { dataDir: c.dataDir, segmentBytes: c.segmentBytes, controlSab: this.control.sab };
       this.preparer = new Worker(workerUrl(import.meta.url, 'preparerThread.js'), { workerData: pData, name: 'seqex-preparer' });
       this.watch(this.preparer, 'segment preparer');
     }
-    this.journal = new Worker(workerUrl(import.meta.url, 'journalThread.js'), { workerData: jData, name: 'seqex-journal' });
-    this.watch(this.journal, 'journal');
+    const start: JournalStart = { recovered: this.recovery.journal };
+    this.journal.postMessage(start);
     await running;
     this.lastSnapshotSeq = this.recovery.snapshotSeq;
     this.control.snapshotSeq = this.recovery.snapshotSeq;
