@@ -95,7 +95,12 @@ function canonical(e: Engine): Canonical {
       continue;
     }
     ids[p++] = id.length;
-    for (let c = 0; c < id.length; c++) ids[p++] = id.charCodeAt(c);
+    for (let c = 0; c < id.length; c++) {
+      const code = id.charCodeAt(c);
+      // CLORDID_RE admits ASCII only, 1..36 long: anything else is a bug upstream, not data to mangle
+      if (code > 0x7f || id.length > 0xff) throw new Error(`clOrdId ${JSON.stringify(id)} is not short ASCII: cannot snapshot it`);
+      ids[p++] = code;
+    }
   }
   const books: number[] = [];
   const symbols = e.symbols.map((sym) => {

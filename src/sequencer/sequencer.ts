@@ -132,9 +132,11 @@ export class Sequencer {
     const tsUs = this.batchTsUs;
     const from = at + INBOUND_HEADER_BYTES;
     const to = at + bytes;
-    const cmd = bytes < INBOUND_HEADER_BYTES ? null : decodeCommand(type, seq, tsUs, v.bytes, from, to);
+    // a frame from no known gateway would be applied with no one to answer: refused like garbage
+    const known = source >= 0 && source < this.rings.outbound.length;
+    const cmd = bytes < INBOUND_HEADER_BYTES || !known ? null : decodeCommand(type, seq, tsUs, v.bytes, from, to);
     if (cmd === null) {
-      // a gateway bug, not a market event: answered, never journaled or applied
+      // a gateway bug, not a market event: answered (if the source is known), never journaled or applied
       this.control.recordMalformed();
       this.engine.events.clear();
       this.respond(source, correlation, 0, tsUs, Code.INVALID_REQUEST);

@@ -11,6 +11,8 @@ import { listSnapshots, readSnapshotFile, writeSnapshotFile } from '../../src/jo
 import { GatewayPort } from '../../src/sequencer/gatewayPort.js';
 import { SequencerHost } from '../../src/sequencer/host.js';
 import { recoverEngine } from '../../src/sequencer/recovery.js';
+import { recoverJournal } from '../../src/journal/journal.js';
+import { CmdType } from '../../src/sequencer/codec.js';
 
 const dirs: string[] = [];
 const hosts: SequencerHost[] = [];
@@ -108,5 +110,32 @@ describe('recovery and snapshot formats', () => {
     expect(r.replayed).toBe(r.journal.lastSeq);
     expect(r.engine.stateHash()).toBe(expected);
     expect(lines.join('\n')).toMatch(/skipping snapshot .*format version 2/);
+  });
+});
+
+describe('inbound frames from no known gateway', () => {
+  it('are refused: not journaled, not applied, counted as malformed; the real gateway still works', async () => {
+    const dir = tempDir();
+    const h = await start(dir);
+    const stranger = new GatewayPort(7, h.inbound.sab, h.outbound[0]!.sab); // there is no outbound ring 7
+    const before = h.control.stats();
+    expect(stranger.submit({ type: 'addAsset', asset: 'USD', decimals: 2, seq: 0, tsUs: 0 }, 1)).toBe(true);
+    const until = Date.now() + 5_000;
+    while (h.control.stats().malformed === before.malformed && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    const after = h.control.stats();
+    expect(after.malformed).toBe(before.malformed + 1);
+    const port = new GatewayPort(0, h.inbound.sab, h.outbound[0]!.sab);
+    expect(port.submit({ type: 'addAsset', asset: 'USD', decimals: 2, seq: 0, tsUs: 0 }, 2)).toBe(true);
+    const codes: number[] = [];
+    while (codes.length === 0 && Date.now() < until + 5_000) {
+      port.poll((corr, _seq, code) => codes.push(corr, code));
+      if (codes.length === 0) await port.waitForResponseAsync(20);
+    }
+    expect(codes).toEqual([2, 0]); // USD did not exist yet: the stranger's addAsset was not applied
+    await h.stop();
+    hosts.splice(hosts.indexOf(h), 1);
+    const types: number[] = [];
+    recoverJournal(dir, false, (_s, _t, type) => types.push(type));
+    expect(types.filter((t) => t === CmdType.ADD_ASSET)).toHaveLength(1); // only the real gateway's
   });
 });
