@@ -435,7 +435,8 @@ describe('SequencerHost journal failure', () => {
     const [g0] = ports(h);
     submitAll(g0, SETUP, 1);
     await collect(h, g0, SETUP.length);
-    rmSync(fdir, { recursive: true, force: true });
+    // the journal and preparer threads may create a file while the tree is removed (ENOTEMPTY): retry
+    rmSync(fdir, { recursive: true, force: true, maxRetries: 20, retryDelay: 5 });
     let corr = 100;
     const deadline = Date.now() + 15_000;
     while (h.failure === null && Date.now() < deadline) {
