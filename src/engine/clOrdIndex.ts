@@ -17,8 +17,8 @@ export function clOrdHash(accountIdx: number, clOrdId: string): number {
 }
 
 export class ClOrdIndex {
-  private slots: Int32Array;
-  private hashes: Int32Array;
+  /** bucket b: [2b] = slot (EMPTY if free), [2b + 1] = the key's hash; one cache line per probe */
+  private table: Int32Array;
   private mask: number;
   size = 0;
   /** "accountIdx:clOrdId" -> orderId, for ids an order had before a replace */
@@ -41,74 +41,78 @@ export class ClOrdIndex {
   }
 
   constructor(private readonly store: OrderStore, capacityPow2 = 1 << 12) {
-    this.slots = new Int32Array(capacityPow2).fill(EMPTY);
-    this.hashes = new Int32Array(capacityPow2);
+    this.table = ClOrdIndex.emptyTable(capacityPow2);
     this.mask = capacityPow2 - 1;
+  }
+
+  private static emptyTable(buckets: number): Int32Array {
+    const t = new Int32Array(buckets * 2);
+    for (let b = 0; b < t.length; b += 2) t[b] = EMPTY;
+    return t;
   }
 
   find(accountIdx: number, clOrdId: string): number {
     const h = clOrdHash(accountIdx, clOrdId);
-    const slots = this.slots;
+    const t = this.table;
     const s = this.store;
     let i = h & this.mask;
     for (;;) {
-      const slot = slots[i]!;
+      const slot = t[2 * i]!;
       if (slot === EMPTY) return EMPTY;
-      if (this.hashes[i] === h && s.accountIdx(slot) === accountIdx && s.clOrdIdOf(slot) === clOrdId) return slot;
+      if (t[2 * i + 1] === h && s.accountIdx(slot) === accountIdx && s.clOrdIdOf(slot) === clOrdId) return slot;
       i = (i + 1) & this.mask;
     }
   }
 
   insert(slot: number): void {
-    if ((this.size + 1) * 2 > this.slots.length) this.grow();
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
     this.place(slot, clOrdHash(this.store.accountIdx(slot), this.store.clOrdIdOf(slot)!));
     this.size++;
   }
 
   private place(slot: number, h: number): void {
+    const t = this.table;
     let i = h & this.mask;
-    while (this.slots[i] !== EMPTY) i = (i + 1) & this.mask;
-    this.slots[i] = slot;
-    this.hashes[i] = h;
+    while (t[2 * i] !== EMPTY) i = (i + 1) & this.mask;
+    t[2 * i] = slot;
+    t[2 * i + 1] = h;
   }
 
   /** Removes the entry of `slot` (call before its clOrdId is cleared from the store). */
   remove(slot: number): void {
-    const slots = this.slots;
-    const hashes = this.hashes;
+    const t = this.table;
     const mask = this.mask;
     const s = this.store;
     let i = clOrdHash(s.accountIdx(slot), s.clOrdIdOf(slot)!) & mask;
     for (;;) {
-      const v = slots[i]!;
+      const v = t[2 * i]!;
       if (v === EMPTY) return;
       if (v === slot) break;
       i = (i + 1) & mask;
     }
+    // backward-shift deletion: no tombstones, probes stay short
     let hole = i;
     let j = (i + 1) & mask;
     for (;;) {
-      const v = slots[j]!;
+      const v = t[2 * j]!;
       if (v === EMPTY) break;
-      const home = hashes[j]! & mask;
+      const home = t[2 * j + 1]! & mask;
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
-        slots[hole] = v;
-        hashes[hole] = hashes[j]!;
+        t[2 * hole] = v;
+        t[2 * hole + 1] = t[2 * j + 1]!;
         hole = j;
       }
       j = (j + 1) & mask;
     }
-    slots[hole] = EMPTY;
+    t[2 * hole] = EMPTY;
     this.size--;
   }
 
   private grow(): void {
-    const oldSlots = this.slots;
-    const oldHashes = this.hashes;
-    this.slots = new Int32Array(oldSlots.length * 2).fill(EMPTY);
-    this.hashes = new Int32Array(oldSlots.length * 2);
-    this.mask = this.slots.length - 1;
-    for (let i = 0; i < oldSlots.length; i++) if (oldSlots[i] !== EMPTY) this.place(oldSlots[i]!, oldHashes[i]!);
+    const old = this.table;
+    this.table = ClOrdIndex.emptyTable(old.length);
+    this.mask = old.length - 1;
+    for (let b = 0; b < old.length; b += 2) if (old[b] !== EMPTY) this.place(old[b]!, old[b + 1]!);
   }
 }

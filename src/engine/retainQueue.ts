@@ -30,15 +30,24 @@ export class RetainQueue {
     this.size--;
   }
 
-  /** [orderId, day, orderId, day, ...] oldest first (for snapshots). */
-  toArray(): number[] {
-    const out: number[] = [];
+  /** [orderId, day, orderId, day, ...] oldest first (for snapshots), copied. */
+  toArray(): Float64Array {
+    const out = new Float64Array(this.size * 2);
     const cap = this.buf.length / 2;
-    for (let k = 0; k < this.size; k++) {
-      const at = ((this.head + k) % cap) * 2;
-      out.push(this.buf[at]!, this.buf[at + 1]!);
-    }
+    const firstRun = Math.min(this.size, cap - this.head);
+    out.set(this.buf.subarray(this.head * 2, (this.head + firstRun) * 2));
+    out.set(this.buf.subarray(0, (this.size - firstRun) * 2), firstRun * 2);
     return out;
+  }
+
+  /** Replaces the contents with `flat` (toArray's layout), for snapshot restore: one copy, no growth steps. */
+  load(flat: Float64Array): void {
+    let cap = 1024;
+    while (cap < flat.length / 2 + 1) cap *= 2;
+    this.buf = new Float64Array(cap * 2);
+    this.buf.set(flat);
+    this.head = 0;
+    this.size = flat.length / 2;
   }
 
   private grow(): void {

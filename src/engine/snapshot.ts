@@ -120,7 +120,7 @@ function canonical(e: Engine): Canonical {
   });
   const wallets = tableRows(e.wallets);
   const dailies = tableRows(e.dailies);
-  const retained = Float64Array.from(e.retained.toArray());
+  const retained = e.retained.toArray();
   const header: Header = {
     counters: { nextOrderId: e.nextOrderId, nextTradeId: e.nextTradeId },
     assets: e.assets.map((a) => [a.name, a.decimals, a.supplyMinor]),
@@ -194,10 +194,14 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
   const jsonLen = buf.readUInt32LE(12);
   const st = JSON.parse(buf.toString('utf8', 16, 16 + jsonLen)) as Header & { clock: Clock };
   let off = 16 + jsonLen;
+  // read in place when 8-aligned (snapshot files put the body so); only read during restore, never kept
   const section = (count: number): Float64Array => {
-    const out = new Float64Array(count);
-    new Uint8Array(out.buffer).set(buf.subarray(off, off + count * 8));
+    const at = buf.byteOffset + off;
+    if (off + count * 8 > buf.length) throw new Error(`snapshot length ${buf.length}, sections end past it`);
     off += count * 8;
+    if (at % 8 === 0) return new Float64Array(buf.buffer, at, count);
+    const out = new Float64Array(count);
+    new Uint8Array(out.buffer).set(buf.subarray(at - buf.byteOffset, off));
     return out;
   };
   const orders = section(st.sections.orders);
@@ -240,9 +244,13 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
     e.symbols.push(sym);
     e.symbolByName.set(sym.name, idx);
   });
-  for (let i = 0, p = idsAt; i < orders.length; i += ORDER_FIELDS) {
-    const n = buf[p++]!;
-    const clOrdId = n === 0 ? null : buf.toString('latin1', p, p + n);
+  // One string for the whole ids section, each clOrdId a substring of it: V8 makes a substring of
+  // 13+ characters a slice of its parent (no copy, no per-id decode call): 1M ids restore ~3x
+  // faster. The parent (the section's size, ~18 MB for 1M ids) lives while any slice does.
+  const idText = buf.toString('latin1', idsAt, idsAt + st.clOrdIdBytes);
+  for (let i = 0, p = 0; i < orders.length; i += ORDER_FIELDS) {
+    const n = idText.charCodeAt(p++);
+    const clOrdId = n === 0 ? null : idText.substring(p, p + n);
     p += n;
     e.restoreOrderAt(orders, i, clOrdId);
   }
@@ -261,7 +269,7 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
     for (let k = 0; k < x.lengths[2]; k++) sym.buyStops.push(e.byOrderId.get(books[b++]!));
     for (let k = 0; k < x.lengths[3]; k++) sym.sellStops.push(e.byOrderId.get(books[b++]!));
   });
-  for (let i = 0; i < retained.length; i += 2) e.retained.push(retained[i]!, retained[i + 1]!);
+  e.retained.load(retained);
   for (const [k, v] of st.aliases) e.clOrd.addAlias(k, v);
   for (const [id, accountId, assetIdx, amountMinor, kind] of st.transfers)
     e.transfers.set(id, { accountId, assetIdx, amountMinor, kind: kind as 1 | 2 });

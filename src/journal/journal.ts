@@ -83,9 +83,12 @@ export function recoverJournal(
   onRecord?: (seq: number, tsUs: number, type: number, bytes: Uint8Array, from: number, to: number) => void,
   /**
    * Records up to this seq are already covered (by a snapshot): segments that hold nothing after
-   * it are not read at all (start-up reads only the tail). 0 scans everything.
+   * it are not read at all (start-up reads only the tail), and in the first segment read they are
+   * only framed, not checksummed nor passed to `onRecord` (see scanSegment). 0 scans everything.
    */
   afterSeq = 0,
+  /** checksum the covered records of the first segment read too (`seqex replay` checks all it reads) */
+  checkCovered = false,
 ): Recovery {
   const all = listSegments(dir);
   let skip = 0;
@@ -100,7 +103,7 @@ export function recoverJournal(
     const path = join(dir, name);
     const bytes = readBytes(path);
     const newest = i === segments.length - 1;
-    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)));
+    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)), checkCovered ? 0 : afterSeq);
     if (r.error !== null) {
       // a newest segment whose header never made it to disk was being created when we crashed
       // (or a preallocated, zero-filled one renamed into place before its header was written)

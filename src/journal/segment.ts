@@ -65,12 +65,16 @@ export interface ScanResult {
 
 /**
  * Checks a segment. `newest` says whether it is the last segment of the journal (only there can a
- * crash leave a torn record). `onRecord` sees every good record in order (for replay).
+ * crash leave a torn record). `onRecord` sees every good record in order (for replay), except
+ * records up to `coveredSeq`: a snapshot holds their effect, so they are only framed (length and
+ * seq continuity), neither checksummed nor passed on. A damaged length among them still derails
+ * the framing and is reported; damage inside one cannot change the state.
  */
 export function scanSegment(
   buf: Uint8Array,
   newest: boolean,
   onRecord?: (seq: number, tsUs: number, type: number, payloadStart: number, payloadEnd: number) => void,
+  coveredSeq = 0,
 ): ScanResult {
   const header = readSegmentHeader(buf);
   if (typeof header === 'string')
@@ -88,10 +92,11 @@ export function scanSegment(
   });
   const rec = newRecordView();
   while (at < buf.length) {
-    const status = readRecordInto(buf, at, buf.length, rec);
+    const covered = expected <= coveredSeq;
+    const status = readRecordInto(buf, at, buf.length, rec, !covered);
     if (status === ReadStatus.OK) {
       if (rec.seq !== expected) return result(false, { offset: at, reason: `seq ${rec.seq} where ${expected} was expected` });
-      onRecord?.(rec.seq, rec.tsUs, rec.type, rec.payloadStart, rec.payloadEnd);
+      if (!covered) onRecord?.(rec.seq, rec.tsUs, rec.type, rec.payloadStart, rec.payloadEnd);
       records++;
       expected++;
       at = rec.next;

@@ -38,6 +38,38 @@ function replay(dir: string): number[] {
 }
 
 describe('journal on disk', () => {
+  it('records a snapshot covers are framed, not checksummed: damage inside one is harmless, a broken length or damage after is refused', () => {
+    const dir = tmp();
+    fill(dir, 100);
+    const [seg] = listSegments(dir);
+    const path = join(dir, seg!);
+    const clean = readFileSync(path);
+    // offsets of the records, from their length words (segment header 32 bytes)
+    const offsets: number[] = [];
+    for (let at = 32; at < clean.length; at += clean.readUInt32LE(at)) offsets.push(at);
+    expect(offsets).toHaveLength(100);
+    const damage = (seq: number, byteInRecord: number) => {
+      const b = Buffer.from(clean);
+      b[offsets[seq - 1]! + byteInRecord]! ^= 0x04;
+      writeFileSync(path, b);
+    };
+    const seen = (afterSeq: number, checkCovered = false) => {
+      const seqs: number[] = [];
+      recoverJournal(dir, false, (seq) => seqs.push(seq), afterSeq, checkCovered);
+      return seqs;
+    };
+    damage(10, 30); // payload of seq 10
+    expect(seen(50)).toEqual(Array.from({ length: 50 }, (_, i) => 51 + i));
+    expect(() => seen(50, true)).toThrow(JournalCorruptError);
+    expect(() => seen(0)).toThrow(JournalCorruptError);
+    damage(60, 30); // payload of seq 60: applied, so checked
+    expect(() => seen(50)).toThrow(/bad checksum/);
+    damage(10, 0); // the length of seq 10: the framing derails
+    expect(() => seen(50)).toThrow(JournalCorruptError);
+    damage(10, 9); // the seq field of seq 10
+    expect(() => seen(50)).toThrow(/seq .* where 10 was expected/);
+  });
+
   it('appends with group commit (fsync), reopens where it left off, replays every record', () => {
     const dir = tmp();
     const w = new JournalWriter({ dir });

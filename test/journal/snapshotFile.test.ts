@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listSnapshots, newestSnapshot, readSnapshotFile, writeSnapshotFile } from '../../src/journal/snapshotFile.js';
+import { crc32, crc32Portable } from '../../src/journal/crc32.js';
+import { crc32c } from '../../src/journal/crc32c.js';
+import { listSnapshots, newestSnapshot, readSnapshotFile, snapshotName, writeSnapshotFile } from '../../src/journal/snapshotFile.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -46,5 +48,55 @@ describe('snapshot files', () => {
     header[20]! ^= 1;
     writeFileSync(path, header);
     expect(readSnapshotFile(path)).toBe('header checksum mismatch');
+  });
+
+  it('format 2 puts the body at an 8-aligned offset (its float sections are read in place)', () => {
+    const dir = tmp();
+    const path = writeSnapshotFile(dir, 7, HASH_A, Buffer.from('12345678'));
+    const bytes = readFileSync(path);
+    expect(bytes.readUInt32LE(8)).toBe(2);
+    expect(bytes.length).toBe(72 + 8);
+    const s = readSnapshotFile(path);
+    if (typeof s === 'string') throw new Error(s);
+    expect(s.body.byteOffset % 8).toBe(0);
+    expect(Buffer.from(s.body).toString()).toBe('12345678');
+  });
+
+  it('a format 1 file (CRC-32C, body at 68) written by an older build is still read; an unknown version is refused by name', () => {
+    const dir = tmp();
+    const body = Buffer.from('a version one body');
+    const header = Buffer.alloc(68);
+    header.write('SEQXSNPF', 0, 'latin1');
+    header.writeUInt32LE(1, 8);
+    header.writeUInt32LE(crc32c(body), 12);
+    header.writeDoubleLE(42, 16);
+    header.writeDoubleLE(body.length, 24);
+    Buffer.from(HASH_B, 'hex').copy(header, 32);
+    header.writeUInt32LE(crc32c(header, 0, 64), 64);
+    const path = join(dir, snapshotName(42));
+    writeFileSync(path, Buffer.concat([header, body]));
+    expect(readSnapshotFile(path)).toMatchObject({ seq: 42, stateHash: HASH_B });
+    const flipped = Buffer.concat([header, body]);
+    flipped[flipped.length - 1]! ^= 0x10;
+    writeFileSync(path, flipped);
+    expect(readSnapshotFile(path)).toBe('body checksum mismatch');
+    header.writeUInt32LE(9, 8);
+    writeFileSync(path, Buffer.concat([header, body]));
+    expect(readSnapshotFile(path)).toMatch(/snapshot file version 9, this build reads 1 and 2/);
+  });
+});
+
+describe('CRC-32 (snapshot files)', () => {
+  it('matches the standard check value and the portable implementation', () => {
+    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    expect(crc32Portable(Buffer.from('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+    let x = 12345;
+    for (const n of [1, 7, 64, 1000, 65_537]) {
+      const b = new Uint8Array(n);
+      for (let i = 0; i < n; i++) b[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+      expect(crc32(b)).toBe(crc32Portable(b));
+      expect(crc32(b.subarray(n >> 1), crc32(b.subarray(0, n >> 1)))).toBe(crc32(b));
+    }
   });
 });

@@ -21,7 +21,7 @@
  * default 0.99), RESTART_CLORDIDS (default 1: every order carries a 17-char clOrdId, as FIX and REST
  * orders do, so the engine keeps the last 1,000,000 closed orders for dedupe and the snapshot holds
  * them; 0: orders without one, the engine bench's default, a book-only state of ~1 MB), BENCH_SEED,
- * BENCH_DIR. The default heap is enough (peak RSS ~1.6 GB at 10M orders with clOrdIds).
+ * BENCH_DIR, RESTART_KEEP=1 (keep the fixture directory for profiling). The default heap is enough (peak RSS ~1.6 GB at 10M orders with clOrdIds).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -527,8 +527,9 @@ async function main(): Promise<number> {
     for (const j of json) out(JSON.stringify(j));
     return restartHashOk && journalHashOk && tailHashOk ? 0 : 1;
   } finally {
-    cleanup();
-    if (existsSync(dir)) log(`could not remove ${dir}`);
+    if (process.env.RESTART_KEEP === '1') log(`kept the fixture in ${dir} (RESTART_KEEP=1)`);
+    else cleanup();
+    if (existsSync(dir) && process.env.RESTART_KEEP !== '1') log(`could not remove ${dir}`);
   }
 }
 

@@ -110,6 +110,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
       },
       // from a snapshot, segments wholly before it are not read (`seqex replay` without it checks them all)
       fromSeq,
+      true,
     );
   } catch (e) {
     if (e instanceof JournalCorruptError) {
