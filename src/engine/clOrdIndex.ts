@@ -11,8 +11,13 @@ import type { OrderStore } from './orderStore.js';
 const EMPTY = -1;
 
 export function clOrdHash(accountIdx: number, clOrdId: string): number {
+  return clOrdHashOf(accountIdx, clOrdId, 0, clOrdId.length);
+}
+
+/** clOrdHash of text[from, to) (a restored id inside the snapshot's id text: no substring made) */
+function clOrdHashOf(accountIdx: number, text: string, from: number, to: number): number {
   let h = Math.imul(accountIdx ^ 0x811c9dc5, 0x01000193);
-  for (let i = 0; i < clOrdId.length; i++) h = Math.imul(h ^ clOrdId.charCodeAt(i), 0x01000193);
+  for (let i = from; i < to; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return (h ^ (h >>> 15)) | 0;
 }
 
@@ -66,8 +71,17 @@ export class ClOrdIndex {
 
   insert(slot: number): void {
     if ((this.size + 1) * 2 > this.mask + 1) this.grow();
-    this.place(slot, clOrdHash(this.store.accountIdx(slot), this.store.clOrdIdOf(slot)!));
+    this.place(slot, this.hashOfSlot(slot));
     this.size++;
+  }
+
+  /** The hash of the slot's key; a restored clOrdId not read yet is hashed where it lies */
+  private hashOfSlot(slot: number): number {
+    const s = this.store;
+    const at = s.restoredClOrdIdAt(slot);
+    if (at < 0) return clOrdHash(s.accountIdx(slot), s.clOrdIdOf(slot)!);
+    const text = s.restoredClOrdIds();
+    return clOrdHashOf(s.accountIdx(slot), text, at + 1, at + 1 + text.charCodeAt(at));
   }
 
   private place(slot: number, h: number): void {
@@ -82,8 +96,7 @@ export class ClOrdIndex {
   remove(slot: number): void {
     const t = this.table;
     const mask = this.mask;
-    const s = this.store;
-    let i = clOrdHash(s.accountIdx(slot), s.clOrdIdOf(slot)!) & mask;
+    let i = this.hashOfSlot(slot) & mask;
     for (;;) {
       const v = t[2 * i]!;
       if (v === EMPTY) return;

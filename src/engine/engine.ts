@@ -1444,7 +1444,7 @@ export class Engine {
   }
 
   /** @internal used by snapshot restore: rebuild one order exactly. */
-  restoreOrderAt(o: Float64Array, i: number, clOrdId: string | null): void {
+  restoreOrderAt(o: Float64Array, i: number, clOrdIdAt: number, idText: string): void {
     // the snapshot's order columns (snapshot.ts ORDER_FIELDS): read in place, no object per order
     const s = this.store;
     const slot = s.alloc();
@@ -1462,7 +1462,7 @@ export class Engine {
     s.setUpdatedAtUs(slot, o[i + 11]!);
     s.setSeq(slot, o[i + 12]!);
     s.initEnums(slot, enumSide(enums), enumOrdType(enums), enumTif(enums), enumStatus(enums), enumPostOnly(enums), enumStp(enums));
-    s.setClOrdId(slot, clOrdId ?? undefined);
+    if (clOrdIdAt >= 0) s.setRestoredClOrdId(slot, idText, clOrdIdAt);
     const status = enumStatus(enums);
     const stopPriceTicks = o[i + 5]!;
     const expireTimeUs = o[i + 9]!;
@@ -1473,7 +1473,7 @@ export class Engine {
     }
     if (o[i + 13]! >= 0) s.original.set(slot, [o[i + 13]!, o[i + 14]!]);
     this.byOrderId.set(orderId, slot);
-    if (clOrdId !== null) this.clOrd.insert(slot);
+    if (clOrdIdAt >= 0) this.clOrd.insert(slot);
     if (isLive(status)) this.linkAccount(this.accounts[accountIdx]!, slot);
   }
 

@@ -41,8 +41,14 @@ export class OrderStore {
   capacity: number;
   private f: Float64Array;
   private i: Int32Array;
-  /** read through clOrdIdOf(): the record's flag says whether to look (saves a cache miss) */
-  private clOrdIds: (string | undefined)[] = [];
+  /**
+   * read through clOrdIdOf(): the record's flag says whether to look (saves a cache miss). A
+   * number is a clOrdId restored from a snapshot and not read since: its offset in `restoredIds`
+   * (a length char, then the id), made a string when first read. Restoring 1M ids then allocates
+   * nothing per id (no young-generation strings for the GC to copy).
+   */
+  private clOrdIds: (string | number | undefined)[] = [];
+  private restoredIds = '';
   stopPriceTicks = new Map<number, number>(); // slot -> stop price
   expireTimeUs = new Map<number, number>(); // slot -> GTD expiry
   /** slot -> [qty, price] as first submitted, recorded when a replace / STP changes them */
@@ -184,10 +190,35 @@ export class OrderStore {
     return this.i[s * I + I0 + 7]!;
   }
   hasClOrdId(s: number): boolean { return this.getBits(s, P.HAS_CLORDID_SHIFT, 1) === 1; }
-  clOrdIdOf(s: number): string | undefined { return this.hasClOrdId(s) ? this.clOrdIds[s] : undefined; }
+  clOrdIdOf(s: number): string | undefined {
+    if (!this.hasClOrdId(s)) return undefined;
+    const v = this.clOrdIds[s];
+    return typeof v === 'string' ? v : this.readRestoredClOrdId(s, v!);
+  }
   setClOrdId(s: number, v: string | undefined): void {
     this.clOrdIds[s] = v;
     this.setBits(s, P.HAS_CLORDID_SHIFT, 1, v === undefined ? 0 : 1);
+  }
+  /** Snapshot restore: the slot's clOrdId is the one at `at` of `text` ([length char, id chars]). */
+  setRestoredClOrdId(s: number, text: string, at: number): void {
+    this.restoredIds = text;
+    this.clOrdIds[s] = at;
+    this.setBits(s, P.HAS_CLORDID_SHIFT, 1, 1);
+  }
+  /** Where a restored, not yet read clOrdId sits in `restoredClOrdIds()` (-1: none or already a string). */
+  restoredClOrdIdAt(s: number): number {
+    const v = this.clOrdIds[s];
+    return typeof v === 'number' && this.hasClOrdId(s) ? v : -1;
+  }
+  restoredClOrdIds(): string {
+    return this.restoredIds;
+  }
+  private readRestoredClOrdId(s: number, at: number): string {
+    const t = this.restoredIds;
+    // a substring of 13+ chars is a slice of `t`: no copy
+    const id = t.substring(at + 1, at + 1 + t.charCodeAt(at));
+    this.clOrdIds[s] = id;
+    return id;
   }
   side(s: number): number { return this.getBits(s, P.SIDE_SHIFT, 3); }
   setSide(s: number, v: number): void { this.setBits(s, P.SIDE_SHIFT, 3, v); }
