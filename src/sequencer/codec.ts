@@ -120,18 +120,22 @@ function internedString(buf: Uint8Array, at: number, n: number): string {
 class Reader {
   private dv: DataView;
   private buf: Uint8Array;
+  /** the same bytes as a Buffer: toString on it costs ~110 ns a clOrdId, a Buffer made per string ~400 */
+  private text: Buffer;
   private end = 0;
   at = 0;
   ok = true;
   constructor() {
     this.buf = new Uint8Array(0);
     this.dv = new DataView(this.buf.buffer);
+    this.text = Buffer.from(this.buf.buffer);
   }
   /** Points the reader at buf[from, end) (one reader serves every decode: no allocation). */
   reset(buf: Uint8Array, from: number, end: number): this {
     if (buf !== this.buf) {
       this.buf = buf;
       this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     }
     this.at = from;
     this.end = end;
@@ -155,7 +159,7 @@ class Reader {
     const n = this.buf[this.at++]!;
     if (n === NO_STRING) return undefined;
     if (this.at + n > this.end) return this.fail();
-    const s = intern && n <= INTERN_MAX_BYTES ? internedString(this.buf, this.at, n) : Buffer.from(this.buf.buffer, this.buf.byteOffset + this.at, n).toString('utf8');
+    const s = intern && n <= INTERN_MAX_BYTES ? internedString(this.buf, this.at, n) : this.text.toString('utf8', this.at, this.at + n);
     this.at += n;
     return s;
   }
