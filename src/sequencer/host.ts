@@ -18,7 +18,8 @@ import { InboundRing } from '../ring/inboundRing.js';
 import { SequencerControl } from './control.js';
 import type { JournalStart, JournalThreadData } from './journalThread.js';
 import type { PreparerThreadData } from './preparerThread.js';
-import type { SequencerThreadData } from './sequencerThread.js';
+import type { SequencerThreadData, SnapshotOffer } from './sequencerThread.js';
+import { newestSnapshot } from '../journal/snapshotFile.js';
 import type { SnapshotThreadData } from './snapshotThread.js';
 
 export interface SequencerConfig {
@@ -75,6 +76,17 @@ export interface SnapshotResult {
   path: string;
   replayMs: number;
   writeMs: number;
+}
+
+/** The newest usable snapshot of `dataDir` as a message for the sequencer thread, with its transfer list. */
+function snapshotOffer(dataDir: string): [SnapshotOffer, ArrayBuffer[]] {
+  const logs: string[] = [];
+  const snap = newestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, (path, why) => logs.push(`skipping snapshot ${path}: ${why}`));
+  if (snap === null) return [{ type: 'snapshot', snapshot: null, logs }, []];
+  // the file's own buffer moves (readFileSync gives a large file an ArrayBuffer of its own)
+  const own = snap.body.buffer instanceof ArrayBuffer && snap.body.buffer.byteLength <= snap.body.byteLength + 4096;
+  const body = own ? snap.body : snap.body.slice();
+  return [{ type: 'snapshot', snapshot: { ...snap, body }, logs }, [body.buffer as ArrayBuffer]];
 }
 
 function once<T>(w: Worker, type: string): Promise<T> {
@@ -187,7 +199,12 @@ export class SequencerHost {
     };
     this.journal = new Worker(workerUrl(import.meta.url, 'journalThread.js'), { workerData: jData, name: 'seqex-journal' });
     this.watch(this.journal, 'journal');
-    this.recovery = await once<RecoveryReport>(this.sequencer, 'recovered');
+    // while both threads boot (~150 ms): read and check the newest snapshot here and move its bytes
+    // to the sequencer thread (a transfer, not a copy)
+    const recovered = once<RecoveryReport>(this.sequencer, 'recovered');
+    recovered.catch(() => {});
+    this.sequencer.postMessage(...snapshotOffer(c.dataDir));
+    this.recovery = await recovered;
     for (const line of this.recovery.logs) this.log(line);
     if (c.durability !== 'none') {
       // after recovery: its 64 MiB of zeros must not compete with recovery's reads

@@ -27,6 +27,11 @@ export interface RecoverOptions {
    * sooner and has the snapshot thread check the same snapshot in the background.
    */
   checkSnapshotHash?: boolean;
+  /**
+   * The newest usable snapshot, already read and checked (the host reads it while the sequencer
+   * thread boots); null: there is none. Undefined: recovery looks for it itself.
+   */
+  newestSnapshot?: SnapshotFile | null;
 }
 
 /**
@@ -34,9 +39,16 @@ export interface RecoverOptions {
  * (an older format) is skipped for the next older, down to none: a longer replay gives the same
  * state. Damaged files are skipped by `newestSnapshot`.
  */
-export function restoreNewestSnapshot(dataDir: string, maxSeq: number, options: EngineOptions, log: (line: string) => void): { engine: Engine; snapshot: SnapshotFile } | null {
-  for (let below = maxSeq; ; ) {
-    const snap = newestSnapshot(dataDir, below, (path, why) => log(`skipping snapshot ${path}: ${why}`));
+export function restoreNewestSnapshot(
+  dataDir: string,
+  maxSeq: number,
+  options: EngineOptions,
+  log: (line: string) => void,
+  /** the newest usable snapshot at or below maxSeq, already read and checked by the caller (null: none) */
+  newest?: SnapshotFile | null,
+): { engine: Engine; snapshot: SnapshotFile } | null {
+  for (let below = maxSeq, first = true; ; first = false) {
+    const snap = first && newest !== undefined ? newest : newestSnapshot(dataDir, below, (path, why) => log(`skipping snapshot ${path}: ${why}`));
     if (snap === null) return null;
     try {
       return { engine: Engine.restore(snap.body, options), snapshot: snap };
@@ -49,7 +61,7 @@ export function restoreNewestSnapshot(dataDir: string, maxSeq: number, options: 
 
 export function recoverEngine(dataDir: string, options: EngineOptions, log: (line: string) => void = () => {}, how: RecoverOptions = {}): Recovered {
   const t0 = performance.now();
-  const start = restoreNewestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, options, log);
+  const start = restoreNewestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, options, log, how.newestSnapshot);
   const engine = start?.engine ?? new Engine(options);
   const snapshotSeq = start?.snapshot.seq ?? 0;
   if (start !== null && (how.checkSnapshotHash ?? true) && engine.stateHash() !== start.snapshot.stateHash)

@@ -1,9 +1,11 @@
 /**
- * Worker entry of the sequencer thread: recover the engine (snapshot + journal tail), tell the host
- * where the journal ends, wait for the journal thread, then run the sequencer until stopped.
+ * Worker entry of the sequencer thread: take the newest snapshot the host read, recover the engine
+ * (snapshot + journal tail), tell the host where the journal ends, wait for the journal thread,
+ * then run the sequencer until stopped.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EngineOptions } from '../engine/engine.js';
+import type { SnapshotFile } from '../journal/snapshotFile.js';
 import { tuneV8ForEngine } from '../platform/v8.js';
 import { BroadcastRing } from '../ring/broadcastRing.js';
 import { InboundRing } from '../ring/inboundRing.js';
@@ -27,9 +29,23 @@ tuneV8ForEngine();
 const data = workerData as SequencerThreadData;
 const port = parentPort!;
 const control = new SequencerControl(data.controlSab);
-const logs: string[] = [];
+/** The host reads the newest snapshot while this thread boots and moves its bytes here. */
+export interface SnapshotOffer {
+  type: 'snapshot';
+  snapshot: SnapshotFile | null;
+  logs: string[];
+}
+const offer = await new Promise<SnapshotOffer>((resolve) => {
+  const onMessage = (m: SnapshotOffer) => {
+    if (m.type !== 'snapshot') return;
+    port.off('message', onMessage);
+    resolve(m);
+  };
+  port.on('message', onMessage);
+});
+const logs: string[] = [...offer.logs];
 // the restored state's hash is checked by the snapshot thread in the background (host.ts)
-const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line), { checkSnapshotHash: false });
+const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line), { checkSnapshotHash: false, newestSnapshot: offer.snapshot });
 port.postMessage({
   type: 'recovered',
   lastSeq: r.journal.lastSeq,

@@ -3,7 +3,7 @@
  * sequencer started from is proven in the background (restored state hash = recorded hash), with
  * the exchange stopped when it is not.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,6 +90,59 @@ describe('SequencerHost start-up', () => {
     await expect(h.startSnapshotVerified).resolves.toBe(false);
     expect(h.failure?.message).toMatch(/start snapshot check failed: .*differs from the recorded/);
     expect(h.control.stopRequested).toBe(true);
+  });
+});
+
+describe('SequencerHost start-up from snapshots the host reads while the threads boot', () => {
+  /** journalWithSnapshot, then one more deposit and a second snapshot: [older seq, newer seq] */
+  async function twoSnapshots(): Promise<{ dir: string; older: number; newer: number; hash: string }> {
+    const { dir, seq: older } = await journalWithSnapshot();
+    const h = await start(dir);
+    const port = new GatewayPort(0, h.inbound.sab, h.outbound[0]!.sab);
+    expect(port.submit({ type: 'deposit', accountId: 1, asset: 'USD', amountMinor: 5, transferId: 't2', seq: 0, tsUs: 0 } as never, 9)).toBe(true);
+    let answered = 0;
+    for (const until = Date.now() + 10_000; answered === 0 && Date.now() < until; ) {
+      answered += port.poll((_c, _s, code) => expect(code).toBe(0));
+      if (answered === 0) await port.waitForResponseAsync(20);
+    }
+    const newer = (await h.snapshotNow()).seq;
+    await h.stop();
+    hosts.splice(hosts.indexOf(h), 1);
+    return { dir, older, newer, hash: recoverEngine(dir, {}).engine.stateHash() };
+  }
+
+  it('a damaged newest snapshot is skipped (logged) for the older one; the state is the same', async () => {
+    const { dir, older, newer, hash } = await twoSnapshots();
+    expect(newer).toBeGreaterThan(older);
+    const path = join(dir, listSnapshots(dir)[0]!);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 5]! ^= 0x20;
+    writeFileSync(path, bytes);
+    const lines: string[] = [];
+    const h = await SequencerHost.start({ ...config(dir), hashOnStop: true, log: (l) => lines.push(l) });
+    hosts.push(h);
+    expect(h.recovery.snapshotSeq).toBe(older);
+    expect(lines.join('\n')).toMatch(/skipping snapshot .*body checksum mismatch/);
+    await expect(h.startSnapshotVerified).resolves.toBe(true);
+    const stopped = await h.stop();
+    expect(stopped.stateHash).toBe(hash);
+  });
+
+  it('a newest snapshot this build cannot restore falls back to the older one; the state is the same', async () => {
+    const { dir, older, newer, hash } = await twoSnapshots();
+    const snap = readSnapshotFile(join(dir, listSnapshots(dir)[0]!));
+    if (typeof snap === 'string') throw new Error(snap);
+    const body = Uint8Array.from(snap.body);
+    new DataView(body.buffer).setUint32(8, 99, true); // engine snapshot format 99
+    rmSync(snap.path);
+    writeSnapshotFile(dir, newer, snap.stateHash, body);
+    const lines: string[] = [];
+    const h = await SequencerHost.start({ ...config(dir), hashOnStop: true, log: (l) => lines.push(l) });
+    hosts.push(h);
+    expect(h.recovery.snapshotSeq).toBe(older);
+    expect(lines.join('\n')).toMatch(/skipping snapshot .*format version 99/);
+    const stopped = await h.stop();
+    expect(stopped.stateHash).toBe(hash);
   });
 });
 
