@@ -25,12 +25,31 @@ export const OUTPUT_MORE = 1;
 /** Source of commands the sequencer makes itself (clock ticks): no gateway gets a response. */
 export const SOURCE_SEQUENCER = -1;
 
+/** UTF-8 length of s; ASCII (clOrdIds, symbols: nearly every string here) without a native call */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
 /** Payload bytes needed for the log's current content. */
 export function outputBytes(log: EventLog): number {
   let n = (OUTPUT_HEADER_FLOATS + log.len) * 8;
   const strings = log.strings;
-  for (let i = 0; i < strings.length; i++) n += 2 + Buffer.byteLength(strings[i]!, 'utf8');
+  for (let i = 0; i < strings.length; i++) n += 2 + utf8Length(strings[i]!);
   return n;
+}
+
+/** Writes s as UTF-8 at bytes[p] and returns its length: ASCII byte by byte (a Buffer.write call costs more than the copy) */
+function writeUtf8(v: RingViews, p: number, s: string): number {
+  const bytes = v.bytes;
+  const n = s.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    bytes[p + i] = c;
+  }
+  return i === n ? n : bufferOf(v).write(s, p, 'utf8');
 }
 
 const buffers = new WeakMap<SharedArrayBuffer | ArrayBuffer, Buffer>();
@@ -60,12 +79,12 @@ export function writeOutput(v: RingViews, at: number, seq: number, tsUs: number,
   const base = o + OUTPUT_HEADER_FLOATS;
   for (let i = 0; i < n; i++) f[base + i] = src[i]!;
   const strings = log.strings;
-  if (strings.length === 0) return;
-  const buf = bufferOf(v);
+  const bytes = v.bytes;
   let p = (base + n) * 8;
   for (let i = 0; i < strings.length; i++) {
-    const len = buf.write(strings[i]!, p + 2, 'utf8');
-    buf.writeUInt16LE(len, p);
+    const len = writeUtf8(v, p + 2, strings[i]!);
+    bytes[p] = len & 0xff; // Uint16 little-endian
+    bytes[p + 1] = len >>> 8;
     p += 2 + len;
   }
 }
@@ -92,7 +111,7 @@ export function writeOutputParts(ring: BroadcastRing, tag: number, seq: number, 
       let recBytes = len * 8;
       for (const f of STRING_FIELDS[type]!) {
         const s = log.strings[log.buf[i + f]!];
-        if (s !== undefined) recBytes += 2 + Buffer.byteLength(s, 'utf8');
+        if (s !== undefined) recBytes += 2 + utf8Length(s);
       }
       if (part.len > 0 && bytes + recBytes > limit) break;
       while (part.len + len > part.buf.length) {

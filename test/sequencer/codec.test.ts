@@ -7,6 +7,9 @@ import type { Command } from '../../src/engine/commands.js';
 import { Engine } from '../../src/engine/engine.js';
 import { JournalWriter, recoverJournal } from '../../src/journal/journal.js';
 import { decodeCommand, encodeCommand, MAX_COMMAND_BYTES } from '../../src/sequencer/codec.js';
+import { decodeOutput, outputBytes, writeOutput } from '../../src/sequencer/outputCodec.js';
+import { BroadcastRing } from '../../src/ring/broadcastRing.js';
+import { Ev, EventLog } from '../../src/engine/events.js';
 
 const T0 = Date.UTC(2024, 0, 3, 12) * 1000;
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
@@ -116,5 +119,39 @@ describe('command codec', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('output frames (outputCodec)', () => {
+  it('strings of any script round-trip, and a frame takes exactly the bytes outputBytes says (the next frame is intact)', () => {
+    const ring = BroadcastRing.create(1 << 16);
+    const logOf = (messages: string[]) => {
+      const log = new EventLog(1 << 8);
+      log.seq = 7;
+      log.tsUs = T0;
+      for (const [k, m] of messages.entries()) {
+        const at = log.begin(Ev.REJECT);
+        log.buf[at] = 10 + k;
+        log.buf[at + 1] = log.str(m);
+      }
+      return log;
+    };
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), id), { maxLength: 6 }), fc.array(id, { maxLength: 3 }), (first, second) => {
+        const a = logOf(first);
+        const b = logOf(second);
+        const aBytes = outputBytes(a);
+        const bBytes = outputBytes(b);
+        const at = ring.claim(1, aBytes);
+        writeOutput(ring.v, at, 7, T0, 0, 0, a, false);
+        const bt = ring.claim(2, bBytes);
+        writeOutput(ring.v, bt, 8, T0, 0, 0, b, false);
+        ring.publishTo(ring.position());
+        const msgs = (o: ReturnType<typeof decodeOutput>) => o.events.map((e) => e.message);
+        expect(msgs(decodeOutput(ring.v, at, aBytes))).toEqual(first);
+        expect(msgs(decodeOutput(ring.v, bt, bBytes))).toEqual(second);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
