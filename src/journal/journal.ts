@@ -71,6 +71,25 @@ export function listSegments(dir: string): string[] {
     .sort();
 }
 
+export interface RecoverJournalOptions {
+  /**
+   * Records up to this seq are already covered (by a snapshot): segments that hold nothing after
+   * it are not read at all (start-up reads only the tail), and in the first segment read they are
+   * only framed, not checksummed nor passed to `onRecord` (see scanSegment). 0 scans everything.
+   */
+  afterSeq?: number;
+  /** checksum the covered records of the first segment read too (`seqex replay` checks all it reads) */
+  checkCovered?: boolean;
+}
+
+/** The segments holding records after `afterSeq` (all with 0), oldest first. */
+export function segmentsAfter(dir: string, afterSeq: number): string[] {
+  const all = listSegments(dir);
+  let skip = 0;
+  while (skip + 1 < all.length && segmentFirstSeq(all[skip + 1]!) <= afterSeq + 1) skip++;
+  return all.slice(skip);
+}
+
 /**
  * Scans every segment of `dir` in order, calling onRecord for each good record; checks that seqs
  * run on across segments. Throws JournalCorruptError on damage; reports (and with `repair`, cuts)
@@ -81,19 +100,10 @@ export function recoverJournal(
   repair: boolean,
   /** payload is bytes[from, to) (no view is made per record: replay runs at millions a second) */
   onRecord?: (seq: number, tsUs: number, type: number, bytes: Uint8Array, from: number, to: number) => void,
-  /**
-   * Records up to this seq are already covered (by a snapshot): segments that hold nothing after
-   * it are not read at all (start-up reads only the tail), and in the first segment read they are
-   * only framed, not checksummed nor passed to `onRecord` (see scanSegment). 0 scans everything.
-   */
-  afterSeq = 0,
-  /** checksum the covered records of the first segment read too (`seqex replay` checks all it reads) */
-  checkCovered = false,
+  options: RecoverJournalOptions = {},
 ): Recovery {
-  const all = listSegments(dir);
-  let skip = 0;
-  while (skip + 1 < all.length && segmentFirstSeq(all[skip + 1]!) <= afterSeq + 1) skip++;
-  const segments = all.slice(skip);
+  const afterSeq = options.afterSeq ?? 0;
+  const segments = segmentsAfter(dir, afterSeq);
   let lastSeq = 0;
   let records = 0;
   let tornBytes = 0;
@@ -103,7 +113,7 @@ export function recoverJournal(
     const path = join(dir, name);
     const bytes = readBytes(path);
     const newest = i === segments.length - 1;
-    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)), checkCovered ? 0 : afterSeq);
+    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)), options.checkCovered === true ? 0 : afterSeq);
     if (r.error !== null) {
       // a newest segment whose header never made it to disk was being created when we crashed
       // (or a preallocated, zero-filled one renamed into place before its header was written)

@@ -78,7 +78,7 @@ export function recoverEngine(dataDir: string, options: EngineOptions, log: (lin
       engine.events.clear();
       replayed++;
     },
-    snapshotSeq,
+    { afterSeq: snapshotSeq },
   );
   if (journal.firstSeq > snapshotSeq + 1)
     throw new RecoveryError(`the journal starts at seq ${journal.firstSeq} but the state (snapshot ${snapshotSeq}) needs seq ${snapshotSeq + 1}: segments are missing`);

@@ -43,7 +43,7 @@ function advanceTo(seq: number): Engine {
       e.apply(cmd);
       e.events.clear();
     },
-    e.lastSeq,
+    { afterSeq: e.lastSeq },
   );
   if (e.lastSeq !== seq) throw new Error(`snapshot replica reached seq ${e.lastSeq}, wanted ${seq}`);
   return e;

@@ -55,7 +55,7 @@ describe('journal on disk', () => {
     };
     const seen = (afterSeq: number, checkCovered = false) => {
       const seqs: number[] = [];
-      recoverJournal(dir, false, (seq) => seqs.push(seq), afterSeq, checkCovered);
+      recoverJournal(dir, false, (seq) => seqs.push(seq), { afterSeq, checkCovered });
       return seqs;
     };
     damage(10, 30); // payload of seq 10

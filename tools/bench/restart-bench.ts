@@ -279,7 +279,7 @@ function replaySnapshotTail(dir: string): SnapshotTailResult {
       e.events.clear();
       tail++;
     },
-    snapSeq,
+    { afterSeq: snapSeq },
   );
   const t4 = performance.now();
   const cpuMs = cpuMsSince(c0);
@@ -397,7 +397,7 @@ async function main(): Promise<number> {
             b.events.clear();
             ticks++;
           },
-          b.lastSeq,
+          { afterSeq: b.lastSeq },
         );
         log(`restart ${i + 1} journaled ${r.lastSeq - fx.lastSeq} record(s) (timer due): applied to the builder too`);
       }

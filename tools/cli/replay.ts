@@ -109,8 +109,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
           snapshotCheck = engine.stateHash() === snap.stateHash ? `ok (seq ${snap.seq})` : `MISMATCH at seq ${snap.seq}`;
       },
       // from a snapshot, segments wholly before it are not read (`seqex replay` without it checks them all)
-      fromSeq,
-      true,
+      { afterSeq: fromSeq, checkCovered: true },
     );
   } catch (e) {
     if (e instanceof JournalCorruptError) {
