@@ -8,6 +8,9 @@ const BIG_WORDS = 12;
 const INT_BASE = BIG_WORDS * LINE_BIG * 8;
 const LINE_INT = 16;
 const INT_WORDS = 8;
+const HIST_BASE = INT_BASE + INT_WORDS * LINE_INT * 4;
+/** fsync latency histogram: bucket k counts syncs of [2^k, 2^(k+1)) µs (bucket 0 also < 1 µs), up to ~16 s */
+export const FSYNC_BUCKETS = 24;
 
 /** BigInt64 words */
 const enum Big {
@@ -47,14 +50,16 @@ const enum Int {
 export class SequencerControl {
   private readonly big: BigInt64Array;
   private readonly int: Int32Array;
+  private readonly fsyncHist: BigInt64Array;
 
   static create(): SequencerControl {
-    return new SequencerControl(new SharedArrayBuffer(INT_BASE + INT_WORDS * LINE_INT * 4));
+    return new SequencerControl(new SharedArrayBuffer(HIST_BASE + FSYNC_BUCKETS * 8));
   }
 
   constructor(readonly sab: SharedArrayBuffer) {
     this.big = new BigInt64Array(sab, 0, BIG_WORDS * LINE_BIG);
     this.int = new Int32Array(sab, INT_BASE, INT_WORDS * LINE_INT);
+    this.fsyncHist = new BigInt64Array(sab, HIST_BASE, FSYNC_BUCKETS);
   }
 
   private getBig(w: Big): number {
@@ -107,6 +112,12 @@ export class SequencerControl {
     this.addBig(Big.FSYNC_US_TOTAL, micros);
     if (micros > this.getBig(Big.FSYNC_US_MAX)) this.setBig(Big.FSYNC_US_MAX, micros);
     this.addBig(Big.JOURNAL_BYTES, bytes);
+    const bucket = micros < 2 ? 0 : Math.min(FSYNC_BUCKETS - 1, Math.floor(Math.log2(micros)));
+    Atomics.add(this.fsyncHist, bucket, 1n);
+  }
+  /** Syncs so far per latency bucket (bucket k: [2^k, 2^(k+1)) µs), for /metrics and benchmarks. */
+  fsyncHistogram(): number[] {
+    return Array.from({ length: FSYNC_BUCKETS }, (_, k) => Number(Atomics.load(this.fsyncHist, k)));
   }
   recordBatch(commands: number): void {
     this.addBig(Big.BATCHES, 1);

@@ -64,6 +64,17 @@ async function submitAll(port: GatewayPort, cmds: Command[]): Promise<void> {
   if (pending > 0 || failures.length > 0) throw new Error(`setup failed: ${pending} pending, codes ${failures.join(',')}`);
 }
 
+/** Upper bound (µs) of the bucket holding percentile p of a power-of-two histogram (bucket k: [2^k, 2^(k+1))). */
+function bucketPercentile(hist: number[], p: number): number {
+  const total = hist.reduce((a, b) => a + b, 0);
+  let seen = 0;
+  for (let k = 0; k < hist.length; k++) {
+    seen += hist[k]!;
+    if (seen >= (total * p) / 100) return 2 ** (k + 1);
+  }
+  return 0;
+}
+
 interface RunResult {
   [k: string]: number | string;
 }
@@ -76,6 +87,7 @@ async function run(label: string, rate: number): Promise<RunResult> {
     // measure the steady state: the next journal segment is already preallocated
     while (DURABILITY !== 'none' && !host.control.preparedReady) await new Promise((r) => setTimeout(r, 20));
     const before = host.control.stats();
+    const fsyncBefore = host.control.fsyncHistogram();
     const debug = process.env.BENCH_DEBUG === "1" ? setInterval(() => { const s = host.control.stats(); console.error(Math.round(performance.now()), s.sequencedSeq, s.durableSeq, s.releasedSeq, s.fsyncs, s.fsyncUsMax, host.inbound.usedBytes(), host.journalRing.usedBytes()); }, Number(process.env.BENCH_DEBUG_MS ?? 100)) : null;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -96,7 +108,7 @@ async function run(label: string, rate: number): Promise<RunResult> {
           seed: 1000 + p,
         };
         const w = new Worker(new URL('./sequencer-producer.js', import.meta.url), { workerData: data });
-        return new Promise<{ acked: number; overloaded: number; laps: number; histogram: string; sent: number }>((resolve, reject) => {
+        return new Promise<{ acked: number; overloaded: number; laps: number; histogram: string; sentHistogram: string; sent: number }>((resolve, reject) => {
           w.once('message', resolve);
           w.once('error', reject);
         }).finally(() => w.terminate());
@@ -106,8 +118,13 @@ async function run(label: string, rate: number): Promise<RunResult> {
     const cpu = process.cpuUsage(cpu0);
     if (debug !== null) clearInterval(debug);
     const after = host.control.stats();
+    const fsyncHist = host.control.fsyncHistogram().map((n, k) => n - fsyncBefore[k]!);
     const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-    for (const r of results) merged.add(hdr.decodeFromCompressedBase64(r.histogram));
+    const fromSent = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    for (const r of results) {
+      merged.add(hdr.decodeFromCompressedBase64(r.histogram));
+      fromSent.add(hdr.decodeFromCompressedBase64(r.sentHistogram));
+    }
     const acked = results.reduce((s, r) => s + r.acked, 0);
     const fsyncs = after.fsyncs - before.fsyncs;
     const commands = after.commands - before.commands;
@@ -121,11 +138,20 @@ async function run(label: string, rate: number): Promise<RunResult> {
       ackP99Us: merged.getValueAtPercentile(99),
       ackP999Us: merged.getValueAtPercentile(99.9),
       ackMaxUs: merged.maxValue,
+      // from when each command was actually sent: the exchange's service time without the load
+      // generator's own lateness (the ack* figures above include it: no coordinated omission)
+      fromSentP50Us: fromSent.getValueAtPercentile(50),
+      fromSentP99Us: fromSent.getValueAtPercentile(99),
+      fromSentP999Us: fromSent.getValueAtPercentile(99.9),
       overloaded: results.reduce((s, r) => s + r.overloaded, 0),
       laps: results.reduce((s, r) => s + r.laps, 0),
       fsyncs,
       recordsPerFsync: Math.round(commands / Math.max(1, fsyncs)),
-      fsyncMeanUs: Math.round(after.fsyncUsMean),
+      fsyncMeanUs: Math.round((after.fsyncUsMean * after.fsyncs - before.fsyncUsMean * before.fsyncs) / Math.max(1, fsyncs)),
+      // upper bounds from the power-of-two histogram of the measured window
+      fsyncP99UsBelow: bucketPercentile(fsyncHist, 99),
+      fsyncP999UsBelow: bucketPercentile(fsyncHist, 99.9),
+      fsyncsOver4ms: fsyncHist.slice(12).reduce((a, b) => a + b, 0),
       cpuCoresUsed: Math.round(((cpu.user + cpu.system) / 1e6 / wallS) * 100) / 100,
     };
   } finally {

@@ -35,11 +35,16 @@ const d = workerData as ProducerData;
 const port = new GatewayPort(d.source, d.inboundSab, d.outboundSab);
 const rnd = mulberry32(d.seed);
 const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+/** from the time each command was actually sent: the exchange's own service time, without this
+ * thread's lateness (reported beside `hist`, never instead of it: it hides coordinated omission) */
+const sentHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 
 const SLOTS = 1 << 20;
 const PACING_MS = Number(process.env.BENCH_PACING_US ?? 100) / 1000;
 /** due time (ms) of each in-flight correlation id */
 const dueMs = new Float64Array(SLOTS);
+/** send time (ms) of each in-flight correlation id */
+const sentMs = new Float64Array(SLOTS);
 const live: number[] = []; // resting order ids of this producer (from acks)
 let inFlight = 0;
 let acked = 0;
@@ -98,19 +103,21 @@ function onResponse(corr: number, _seq: number, _code: number, more: boolean, at
   }
   if (measuring && due > 0) {
     hist.recordValue(Math.max(1, Math.round((pollNowMs - due) * 1000)));
+    sentHist.recordValue(Math.max(1, Math.round((pollNowMs - sentMs[corr & (SLOTS - 1)]!) * 1000)));
     measuredAcks++;
   }
   acked++;
   inFlight--;
 }
 
-function submit(due: number): boolean {
+function submit(due: number, now: number): boolean {
   const corr = nextCorr & (SLOTS - 1);
   if (!port.submit(nextCommand(), corr)) {
     overloaded++;
     return false;
   }
   dueMs[corr] = due;
+  sentMs[corr] = now;
   nextCorr++;
   inFlight++;
   return true;
@@ -128,7 +135,7 @@ let start = performance.now();
   const warmEnd = performance.now() + 5_000;
   let warmSent = 0;
   while (warmSent < d.warmupCommands && performance.now() < warmEnd) {
-    while (inFlight < 1024 && warmSent < d.warmupCommands && submit(0)) warmSent++;
+    while (inFlight < 1024 && warmSent < d.warmupCommands && submit(0, 0)) warmSent++;
     if (pollResponses() === 0) port.waitForResponse(1, 0);
   }
   while (inFlight > 0 && performance.now() < warmEnd) if (pollResponses() === 0) port.waitForResponse(1, 0);
@@ -153,7 +160,7 @@ while (performance.now() < end) {
       if (b < sendLate.length) sendLate[b] = Math.max(sendLate[b]!, now - due);
     }
     while (due <= now && inFlight < SLOTS / 2) {
-      if (!submit(measuring || due >= measureFrom ? due : 0)) break;
+      if (!submit(measuring || due >= measureFrom ? due : 0, now)) break;
       sent++;
       due = start + (sent * 1000) / d.rate;
     }
@@ -171,7 +178,7 @@ while (performance.now() < end) {
   } else {
     const now = performance.now();
     while (inFlight < d.window) {
-      if (!submit(now)) break;
+      if (!submit(now, now)) break;
       sent++;
     }
     if (pollResponses() === 0) port.waitForResponse(1, 0);
@@ -193,5 +200,6 @@ parentPort!.postMessage({
   overloaded,
   laps: port.laps,
   histogram: hdr.encodeIntoCompressedBase64(hist),
+  sentHistogram: hdr.encodeIntoCompressedBase64(sentHist),
   measuredAcks,
 });
