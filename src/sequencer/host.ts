@@ -56,7 +56,7 @@ export const SEQUENCER_DEFAULTS = {
   outboundRingBytes: 1 << 24,
   eventRingBytes: 1 << 26,
   maxBatch: 4096,
-  // a restart replays at most this tail: ~2 s at the replay rates measured (docs/performance.md)
+  // a restart replays at most this tail after the snapshot: the trade-off is in docs/sequencer.md
   snapshotEveryRecords: 2_000_000,
   snapshotEverySeconds: 300,
   keepSnapshots: 3,
