@@ -168,6 +168,84 @@ export function responseEvents(log: EventLog, accountId: number, out: EventLog):
   }
 }
 
+/** Whether record `i` of `log` answers `accountId`'s command (see responseEvents). */
+function answers(b: Float64Array, i: number, accountId: number): boolean {
+  const type = b[i]!;
+  return type === Ev.EXEC ? b[i + EXEC_ACCOUNT] === accountId : type === Ev.CANCEL_REJECT ? b[i + CANCEL_REJECT_ACCOUNT] === accountId : type === Ev.REJECT;
+}
+
+/** Payload bytes of the response to `accountId` (what responseEvents would keep), written by writeResponse. */
+export function responseBytes(log: EventLog, accountId: number): number {
+  const b = log.buf;
+  let n = OUTPUT_HEADER_FLOATS * 8;
+  for (let i = 0; i < log.len; ) {
+    const type = b[i]!;
+    const len = EVENT_LENGTH[type]!;
+    if (answers(b, i, accountId)) {
+      n += len * 8;
+      for (const f of STRING_FIELDS[type]!) {
+        const idx = b[i + f]!;
+        if (idx >= 0) n += 2 + utf8Length(log.strings[idx]!);
+      }
+    }
+    i += len;
+  }
+  return n;
+}
+
+/**
+ * Writes the response to `accountId` straight from the command's log (no copy into a response
+ * log first): the records responseEvents keeps, their strings renumbered in order. Same frame as
+ * writeOutput of responseEvents' output.
+ */
+export function writeResponse(v: RingViews, at: number, seq: number, tsUs: number, code: number, source: number, log: EventLog, accountId: number): void {
+  const f = v.f64;
+  const bytes = v.bytes;
+  const b = log.buf;
+  const o = at >> 3;
+  // the floats first, counting strings; string bytes go after the floats, so find where they start
+  let floats = 0;
+  let strings = 0;
+  for (let i = 0; i < log.len; ) {
+    const type = b[i]!;
+    const len = EVENT_LENGTH[type]!;
+    if (answers(b, i, accountId)) {
+      floats += len;
+      for (const fi of STRING_FIELDS[type]!) if (b[i + fi]! >= 0) strings++;
+    }
+    i += len;
+  }
+  f[o] = seq;
+  f[o + 1] = tsUs;
+  f[o + 2] = code;
+  f[o + 3] = floats;
+  f[o + 4] = strings;
+  f[o + 5] = source;
+  f[o + 6] = 0;
+  f[o + 7] = 0;
+  let out = o + OUTPUT_HEADER_FLOATS;
+  let p = (out + floats) * 8;
+  let nextString = 0;
+  for (let i = 0; i < log.len; ) {
+    const type = b[i]!;
+    const len = EVENT_LENGTH[type]!;
+    if (answers(b, i, accountId)) {
+      for (let k = 0; k < len; k++) f[out + k] = b[i + k]!;
+      for (const fi of STRING_FIELDS[type]!) {
+        const idx = b[i + fi]!;
+        if (idx < 0) continue;
+        f[out + fi] = nextString++;
+        const n = writeUtf8(v, p + 2, log.strings[idx]!);
+        bytes[p] = n & 0xff;
+        bytes[p + 1] = n >>> 8;
+        p += 2 + n;
+      }
+      out += len;
+    }
+    i += len;
+  }
+}
+
 export interface Output {
   more: boolean;
   seq: number;

@@ -16,7 +16,7 @@ import { BroadcastRing } from '../ring/broadcastRing.js';
 import { InboundRing } from '../ring/inboundRing.js';
 import { CmdType, decodeCommand } from './codec.js';
 import { SequencerControl } from './control.js';
-import { outputBytes, responseEvents, SOURCE_SEQUENCER, writeOutput, writeOutputParts } from './outputCodec.js';
+import { outputBytes, responseBytes, responseEvents, SOURCE_SEQUENCER, writeOutput, writeOutputParts, writeResponse } from './outputCodec.js';
 import { EventLog } from '../engine/events.js';
 import type { Command } from '../engine/commands.js';
 
@@ -195,12 +195,20 @@ export class Sequencer {
     if (out === undefined) return;
     // the response to an order-flow command: the sender's own reports (makers' reports and market
     // events go by the event ring); other commands are rare and small: all their events
-    let response = log;
     if (type <= CmdType.MASS_CANCEL && type !== CmdType.TICK) {
-      responseEvents(log, (cmd as { accountId: number }).accountId, this.response);
-      response = this.response;
+      const accountId = (cmd as { accountId: number }).accountId;
+      const bytes = responseBytes(log, accountId);
+      if (bytes <= out.v.maxPayloadBytes >> 1) {
+        this.roomIn(out, bytes);
+        writeResponse(out.v, out.claim(correlation, bytes), seq, tsUs, code, source, log, accountId);
+        return;
+      }
+      // a response too large for one frame (a mass cancel of thousands): in parts
+      responseEvents(log, accountId, this.response);
+      this.writeFrame(out, correlation, seq, tsUs, code, source, this.response);
+      return;
     }
-    this.writeFrame(out, correlation, seq, tsUs, code, source, response);
+    this.writeFrame(out, correlation, seq, tsUs, code, source, log);
   }
 
   private writeFrame(ring: BroadcastRing, tag: number, seq: number, tsUs: number, code: number, source: number, log: EventLog): void {

@@ -7,7 +7,8 @@ import type { Command } from '../../src/engine/commands.js';
 import { Engine } from '../../src/engine/engine.js';
 import { JournalWriter, recoverJournal } from '../../src/journal/journal.js';
 import { decodeCommand, encodeCommand, MAX_COMMAND_BYTES } from '../../src/sequencer/codec.js';
-import { decodeOutput, outputBytes, writeOutput } from '../../src/sequencer/outputCodec.js';
+import { decodeOutput, outputBytes, responseBytes, responseEvents, writeOutput, writeResponse } from '../../src/sequencer/outputCodec.js';
+import { ALICE, BOB, CAROL, fixture, type CmdBody } from '../helpers.js';
 import { BroadcastRing } from '../../src/ring/broadcastRing.js';
 import { Ev, EventLog } from '../../src/engine/events.js';
 
@@ -153,5 +154,39 @@ describe('output frames (outputCodec)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('response frames (writeResponse)', () => {
+  it('are byte for byte the frame of responseEvents + writeOutput, for every account, over random order flow', () => {
+    const f = fixture();
+    const a = BroadcastRing.create(1 << 16);
+    const b = BroadcastRing.create(1 << 16);
+    const scratch = new EventLog(1 << 8);
+    let x = 7;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const accounts = [ALICE, BOB, CAROL];
+    let compared = 0;
+    for (let i = 0; i < 600; i++) {
+      const acct = accounts[rnd(3)]!;
+      const r = rnd(10);
+      if (r < 2) f.run({ type: 'cancelOrder', accountId: acct, clOrdId: `c${rnd(i + 1)}` } as CmdBody);
+      else if (r < 3) f.run({ type: 'newOrder', accountId: acct, symbol: 'AAPL', side: 1 + rnd(2), ordType: 2, qtyLots: 1 + rnd(30), clOrdId: `c${i}` } as CmdBody);
+      else if (r < 4) f.run({ type: 'newOrder', accountId: acct, symbol: 'AAPL', side: 1, ordType: 1, qtyLots: 0, priceTicks: 10_000 } as CmdBody); // rejected
+      else f.run({ type: 'newOrder', accountId: acct, symbol: 'AAPL', side: 1 + rnd(2), ordType: 1, qtyLots: 1 + rnd(20), priceTicks: 9_990 + rnd(20), ...(rnd(2) ? { clOrdId: `c${i}` } : {}) } as CmdBody);
+      const log = f.e.events;
+      for (const who of accounts) {
+        const bytes = responseBytes(log, who);
+        responseEvents(log, who, scratch);
+        expect(bytes).toBe(outputBytes(scratch));
+        const at = a.claim(1, bytes);
+        writeResponse(a.v, at, i, T0, 0, 0, log, who);
+        const bt = b.claim(1, bytes);
+        writeOutput(b.v, bt, i, T0, 0, 0, scratch, false);
+        expect(Buffer.from(a.v.bytes.subarray(at, at + bytes)).equals(Buffer.from(b.v.bytes.subarray(bt, bt + bytes)))).toBe(true);
+        if (scratch.len > 0) compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(500);
   });
 });
