@@ -8,7 +8,7 @@
  * Durability modes (DESIGN.md rule 1): `fsync` (default: fdatasync per commit), `batch` (the caller
  * syncs every N ms with `sync()`; documented loss window), `none` (tests and benchmarks only).
  */
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
 import { fsyncDir, readBytes } from './durableFs.js';
 import { join } from 'node:path';
 import { MAX_RECORD_BYTES, writeRecordFrom } from './record.js';
@@ -71,6 +71,28 @@ export function listSegments(dir: string): string[] {
     .sort();
 }
 
+/** Where segments that every kept snapshot covers are moved (archive.ts); read like live ones. */
+export const ARCHIVE_DIR = 'archive';
+
+/**
+ * The path of a segment: in the data directory, else in its archive (a segment is renamed, never
+ * copied, into the archive, so it is in one place; a copy put back by hand wins over the archive).
+ */
+export function segmentPath(dir: string, name: string): string {
+  const live = join(dir, name);
+  if (existsSync(live)) return live;
+  const archived = join(dir, ARCHIVE_DIR, name);
+  return existsSync(archived) ? archived : live;
+}
+
+/** Segment names of the data directory and its archive together, oldest first. */
+export function listAllSegments(dir: string): string[] {
+  const archive = join(dir, ARCHIVE_DIR);
+  const names = new Set(listSegments(dir));
+  if (existsSync(archive)) for (const n of listSegments(archive)) names.add(n);
+  return [...names].sort();
+}
+
 export interface RecoverJournalOptions {
   /**
    * Records up to this seq are already covered (by a snapshot): segments that hold nothing after
@@ -82,9 +104,9 @@ export interface RecoverJournalOptions {
   checkCovered?: boolean;
 }
 
-/** The segments holding records after `afterSeq` (all with 0), oldest first. */
+/** The segments holding records after `afterSeq` (all with 0), oldest first, archived ones included. */
 export function segmentsAfter(dir: string, afterSeq: number): string[] {
-  const all = listSegments(dir);
+  const all = listAllSegments(dir);
   let skip = 0;
   while (skip + 1 < all.length && segmentFirstSeq(all[skip + 1]!) <= afterSeq + 1) skip++;
   return all.slice(skip);
@@ -110,7 +132,7 @@ export function recoverJournal(
   let tailEnd = 0;
   let firstSeq = 0;
   segments.forEach((name, i) => {
-    const path = join(dir, name);
+    const path = segmentPath(dir, name);
     const bytes = readBytes(path);
     const newest = i === segments.length - 1;
     const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)), options.checkCovered === true ? 0 : afterSeq);

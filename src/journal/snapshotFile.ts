@@ -32,6 +32,8 @@ const FORMATS: Record<number, { headerBytes: number; checksum: (b: Uint8Array) =
 };
 const NAME_RE = /^snap-(\d{20})\.snap$/;
 export const snapshotName = (seq: number) => `snap-${String(seq).padStart(20, '0')}.snap`;
+/** The seq a snapshot file name says it covers. */
+export const snapshotSeqOf = (name: string) => Number(NAME_RE.exec(name)![1]);
 
 export interface SnapshotFile {
   path: string;

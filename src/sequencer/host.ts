@@ -41,6 +41,8 @@ export interface SequencerConfig {
   /** snapshot after this many seconds if anything new was journaled (0: never by time) */
   snapshotEverySeconds?: number;
   keepSnapshots?: number;
+  /** after each snapshot, move segments every kept snapshot covers into `<dataDir>/archive/` */
+  archiveSegments?: boolean;
   /** compute the state hash at a clean stop (costly on a big book) */
   hashOnStop?: boolean;
   log?: (line: string) => void;
@@ -60,6 +62,7 @@ export const SEQUENCER_DEFAULTS = {
   snapshotEveryRecords: 2_000_000,
   snapshotEverySeconds: 300,
   keepSnapshots: 3,
+  archiveSegments: true,
 };
 
 export interface RecoveryReport {
@@ -76,6 +79,8 @@ export interface SnapshotResult {
   path: string;
   replayMs: number;
   writeMs: number;
+  /** journal segments moved into the archive after it (every kept snapshot covers them) */
+  archived: string[];
 }
 
 /** The newest usable snapshot of `dataDir` as a message for the sequencer thread, with its transfer list. */
@@ -255,6 +260,7 @@ export class SequencerHost {
     return this.askSnapshotThread<SnapshotResult>({ seq: this.control.durableSeq }).then((m) => {
       this.lastSnapshotSeq = Math.max(this.lastSnapshotSeq, m.seq);
       this.log(`snapshot at seq ${m.seq}: ${m.path} (replica replay ${m.replayMs.toFixed(0)} ms, write ${m.writeMs.toFixed(0)} ms)`);
+      if (m.archived.length > 0) this.log(`journal: archived ${m.archived.length} segment(s) every kept snapshot covers: ${m.archived.join(', ')}`);
       return m;
     });
   }
@@ -287,7 +293,7 @@ export class SequencerHost {
 
   private askSnapshotThread<T>(msg: { seq: number; verify?: boolean }): Promise<T> {
     if (this.snapshotter === null) {
-      const data: SnapshotThreadData = { dataDir: this.cfg.dataDir, engine: this.cfg.engine ?? {}, keepSnapshots: this.cfg.keepSnapshots, controlSab: this.control.sab };
+      const data: SnapshotThreadData = { dataDir: this.cfg.dataDir, engine: this.cfg.engine ?? {}, keepSnapshots: this.cfg.keepSnapshots, archiveSegments: this.cfg.archiveSegments, controlSab: this.control.sab };
       const w = new Worker(workerUrl(import.meta.url, 'snapshotThread.js'), { workerData: data, name: 'seqex-snapshot' });
       w.unref();
       w.on('message', (m: { id: number; error?: string }) => {

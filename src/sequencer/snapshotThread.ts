@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { recoverJournal } from '../journal/journal.js';
-import { listSnapshots, newestSnapshot, writeSnapshotFile } from '../journal/snapshotFile.js';
+import { listSnapshots, newestSnapshot, snapshotSeqOf, writeSnapshotFile } from '../journal/snapshotFile.js';
+import { archiveCoveredSegments } from '../journal/archive.js';
 import { tuneV8ForEngine } from '../platform/v8.js';
 import { decodeCommand } from './codec.js';
 import { restoreNewestSnapshot } from './recovery.js';
@@ -19,6 +20,7 @@ export interface SnapshotThreadData {
   dataDir: string;
   engine: EngineOptions;
   keepSnapshots: number;
+  archiveSegments: boolean;
   controlSab: SharedArrayBuffer;
 }
 
@@ -78,8 +80,11 @@ parentPort!.on('message', (msg: { id: number; seq: number; verify?: boolean }) =
     const t1 = performance.now();
     const path = writeSnapshotFile(data.dataDir, msg.seq, e.stateHash(), e.snapshot());
     control.snapshotSeq = msg.seq;
-    for (const name of listSnapshots(data.dataDir).slice(data.keepSnapshots)) rmSync(join(data.dataDir, name), { force: true });
-    parentPort!.postMessage({ id: msg.id, seq: msg.seq, path, replayMs: t1 - t0, writeMs: performance.now() - t1 });
+    const kept = listSnapshots(data.dataDir);
+    for (const name of kept.splice(data.keepSnapshots)) rmSync(join(data.dataDir, name), { force: true });
+    // what every kept snapshot covers is history: archived, still read by recovery and replay
+    const archived = data.archiveSegments ? archiveCoveredSegments(data.dataDir, snapshotSeqOf(kept[kept.length - 1]!)) : [];
+    parentPort!.postMessage({ id: msg.id, seq: msg.seq, path, replayMs: t1 - t0, writeMs: performance.now() - t1, archived });
   } catch (err) {
     replica = null; // rebuilt from disk next time
     parentPort!.postMessage({ id: msg.id, error: String(err instanceof Error ? err.message : err) });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/engine/commands.js';
 import { Engine } from '../../src/engine/engine.js';
-import { JournalWriter, listSegments } from '../../src/journal/journal.js';
+import { archiveCoveredSegments } from '../../src/journal/archive.js';
+import { ARCHIVE_DIR, JournalWriter, listAllSegments, listSegments, segmentFirstSeq } from '../../src/journal/journal.js';
 import { writeSnapshotFile } from '../../src/journal/snapshotFile.js';
 import { encodeCommand, MAX_COMMAND_BYTES } from '../../src/sequencer/codec.js';
 import { EXIT_CORRUPT, EXIT_OK, EXIT_TORN, EXIT_USAGE, journalInfoMain, replayMain } from '../../tools/cli/replay.js';
@@ -159,5 +160,37 @@ describe('seqex replay', () => {
     const r = cli(replayMain, ['--data-dir', dir]);
     expect(r.code).toBe(EXIT_CORRUPT);
     expect(r.err).toContain('segments missing');
+  });
+});
+
+describe('archived segments (src/journal/archive.ts)', () => {
+  it('moves only segments wholly covered, never the newest; replay, journal-info and appends read them where they are', () => {
+    const { dir, hashAt, lastSeq } = session(4096, 200);
+    const live = listSegments(dir);
+    expect(live.length).toBeGreaterThan(4);
+    const before = cli(replayMain, ['--data-dir', dir]);
+    const moved = archiveCoveredSegments(dir, 200);
+    // exactly the segments whose last record is at or before seq 200
+    const expected = live.filter((_, i) => i + 1 < live.length && segmentFirstSeq(live[i + 1]!) - 1 <= 200);
+    expect(moved).toEqual(expected);
+    expect(moved.length).toBeGreaterThan(0);
+    expect(listSegments(join(dir, ARCHIVE_DIR))).toEqual(moved);
+    expect(listAllSegments(dir)).toEqual(live);
+    expect(archiveCoveredSegments(dir, 200)).toEqual([]); // nothing more is covered
+    // the newest segment stays even when everything is covered
+    archiveCoveredSegments(dir, lastSeq);
+    expect(listSegments(dir)).toEqual([live[live.length - 1]]);
+    const after = cli(replayMain, ['--data-dir', dir]);
+    expect(after.code).toBe(EXIT_OK);
+    expect(after.out).toContain(`state hash    ${hashAt.get(lastSeq)}`);
+    expect(after.out.replace(/rate .*\n/, '')).toBe(before.out.replace(/rate .*\n/, ''));
+    const info = cli(journalInfoMain, ['--data-dir', dir]);
+    expect(info.code).toBe(EXIT_OK);
+    expect(info.out).toContain(`${live.length} segment(s) in ${dir} (${live.length - 1} in archive/)`);
+    expect(info.out).toContain(`archive/${live[0]}`);
+    // the writer appends to the newest (live) segment after reopening
+    const w = new JournalWriter({ dir, durability: 'none', segmentBytes: 4096 });
+    expect(w.lastSeq).toBe(lastSeq);
+    w.close();
   });
 });

@@ -11,7 +11,7 @@ import { listSnapshots, readSnapshotFile, writeSnapshotFile } from '../../src/jo
 import { GatewayPort } from '../../src/sequencer/gatewayPort.js';
 import { SequencerHost } from '../../src/sequencer/host.js';
 import { recoverEngine } from '../../src/sequencer/recovery.js';
-import { recoverJournal } from '../../src/journal/journal.js';
+import { ARCHIVE_DIR, listAllSegments, listSegments, recoverJournal } from '../../src/journal/journal.js';
 import { CmdType } from '../../src/sequencer/codec.js';
 
 const dirs: string[] = [];
@@ -190,5 +190,55 @@ describe('inbound frames from no known gateway', () => {
     const types: number[] = [];
     recoverJournal(dir, false, (_s, _t, type) => types.push(type));
     expect(types.filter((t) => t === CmdType.ADD_ASSET)).toHaveLength(1); // only the real gateway's
+  });
+});
+
+describe('SequencerHost archives the segments every kept snapshot covers', () => {
+  async function run(archiveSegments: boolean): Promise<{ dir: string; archived: string[]; hash: string | null }> {
+    const dir = tempDir();
+    const cfg = { ...config(dir), segmentBytes: 4096, keepSnapshots: 1, archiveSegments, hashOnStop: true };
+    const h = await SequencerHost.start(cfg);
+    hosts.push(h);
+    const port = new GatewayPort(0, h.inbound.sab, h.outbound[0]!.sab);
+    const cmds = [
+      { type: 'addAsset', asset: 'USD', decimals: 2 },
+      { type: 'createAccount', name: 'alice' },
+      ...Array.from({ length: 300 }, (_, i) => ({ type: 'deposit', accountId: 1, asset: 'USD', amountMinor: 1 + i, transferId: `t${i}` })),
+    ];
+    cmds.forEach((c, i) => expect(port.submit({ ...c, seq: 0, tsUs: 0 } as never, i + 1)).toBe(true));
+    let answered = 0;
+    for (const until = Date.now() + 10_000; answered < cmds.length && Date.now() < until; ) {
+      answered += port.poll((_c, _s, code) => expect(code).toBe(0));
+      if (answered < cmds.length) await port.waitForResponseAsync(20);
+    }
+    expect(answered).toBe(cmds.length);
+    const snap = await h.snapshotNow();
+    const stopped = await h.stop();
+    hosts.splice(hosts.indexOf(h), 1);
+    expect(snap.archived.length === 0).toBe(!archiveSegments);
+    return { dir, archived: snap.archived, hash: stopped.stateHash };
+  }
+
+  it('after a snapshot, covered segments move to archive/; a restart and a replay from the journal alone give the same state', async () => {
+    const { dir, archived, hash } = await run(true);
+    expect(listSegments(join(dir, ARCHIVE_DIR))).toEqual(archived);
+    expect(listSegments(dir).length).toBeGreaterThan(0);
+    // from the journal alone (archived segments included) and from the snapshot
+    expect(recoverJournal(dir, false).firstSeq).toBe(1);
+    const h = await SequencerHost.start({ ...config(dir), hashOnStop: true });
+    hosts.push(h);
+    expect(h.recovery.snapshotSeq).toBeGreaterThan(0);
+    expect((await h.stop()).stateHash).toBe(hash);
+    hosts.splice(hosts.indexOf(h), 1);
+    rmSync(join(dir, listSnapshots(dir)[0]!)); // no snapshot: the archive is read
+    const h2 = await SequencerHost.start({ ...config(dir), hashOnStop: true });
+    hosts.push(h2);
+    expect(h2.recovery.snapshotSeq).toBe(0);
+    expect((await h2.stop()).stateHash).toBe(hash);
+  });
+
+  it('archiveSegments: false leaves every segment in place', async () => {
+    const { dir } = await run(false);
+    expect(listAllSegments(dir)).toEqual(listSegments(dir));
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import { decodeEvents } from '../../src/engine/events.js';
 import { readBytes } from '../../src/journal/durableFs.js';
-import { JournalCorruptError, listSegments, recoverJournal } from '../../src/journal/journal.js';
+import { ARCHIVE_DIR, JournalCorruptError, listAllSegments, listSegments, recoverJournal, segmentPath } from '../../src/journal/journal.js';
 import { readSegmentHeader, scanSegment } from '../../src/journal/segment.js';
 import { newestSnapshot } from '../../src/journal/snapshotFile.js';
 import { tuneV8ForEngine } from '../../src/platform/v8.js';
@@ -184,10 +184,11 @@ export function journalInfoMain(argv: string[], out: (s: string) => void, err: (
     return EXIT_USAGE;
   }
   let worst = EXIT_OK;
-  const segments = listSegments(dir);
-  out(`${segments.length} segment(s) in ${dir}\n`);
+  const segments = listAllSegments(dir);
+  const archived = segments.length - listSegments(dir).length;
+  out(`${segments.length} segment(s) in ${dir}${archived > 0 ? ` (${archived} in ${ARCHIVE_DIR}/)` : ''}\n`);
   segments.forEach((name, i) => {
-    const path = join(dir, name);
+    const path = segmentPath(dir, name);
     const bytes = readBytes(path);
     const header = readSegmentHeader(bytes);
     const r = scanSegment(bytes, i === segments.length - 1);
@@ -196,7 +197,7 @@ export function journalInfoMain(argv: string[], out: (s: string) => void, err: (
     const state = r.error !== null ? `CORRUPT at ${r.error.offset}: ${r.error.reason}` : r.tornTail ? `torn tail at ${r.validEnd}` : 'ok';
     if (r.error !== null) worst = EXIT_CORRUPT;
     else if (r.tornTail && worst === EXIT_OK) worst = EXIT_TORN;
-    out(`${name}  epoch ${epoch}  seq ${first}..${r.lastSeq}  records ${r.records}  bytes ${statSync(path).size}  ${state}\n`);
+    out(`${path === join(dir, name) ? name : `${ARCHIVE_DIR}/${name}`}  epoch ${epoch}  seq ${first}..${r.lastSeq}  records ${r.records}  bytes ${statSync(path).size}  ${state}\n`);
   });
   return worst;
 }
