@@ -1,5 +1,5 @@
 /** Making file-system changes durable: a new or renamed file exists after a crash only once its directory is synced. */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export function fsyncDir(dir: string): void {
@@ -21,4 +21,24 @@ export function renameDurably(tmp: string, path: string): void {
 export function readBytes(path: string): Uint8Array {
   const b = readFileSync(path);
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+/**
+ * A file's bytes in an ArrayBuffer of their own (never a slice of Node's shared Buffer pool), so
+ * the buffer can be transferred to another thread (snapshot files: host.ts).
+ */
+export function readOwnedBytes(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = new Uint8Array(fstatSync(fd).size);
+    let at = 0;
+    while (at < bytes.length) {
+      const n = readSync(fd, bytes, at, bytes.length - at, at);
+      if (n === 0) return bytes.subarray(0, at); // shrank meanwhile
+      at += n;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -17,7 +17,7 @@
  * Version 1 (still read): CRC-32C (JS, ~9x slower on 150 MiB) and the body at offset 68.
  */
 import { closeSync, fdatasyncSync, openSync, readdirSync, writeSync } from 'node:fs';
-import { readBytes, renameDurably } from './durableFs.js';
+import { readOwnedBytes, renameDurably } from './durableFs.js';
 import { join } from 'node:path';
 import { crc32 } from './crc32.js';
 import { crc32c } from './crc32c.js';
@@ -70,7 +70,7 @@ export function writeSnapshotFile(dir: string, seq: number, stateHash: string, b
 
 /** Reads and checks a snapshot file; a string says why it is not usable. */
 export function readSnapshotFile(path: string): SnapshotFile | string {
-  const bytes = readBytes(path);
+  const bytes = readOwnedBytes(path); // its own ArrayBuffer: the host moves it to the sequencer thread
   if (bytes.length < 68) return 'shorter than a snapshot header';
   for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC.charCodeAt(i)) return 'not a seqex snapshot file (bad magic)';
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

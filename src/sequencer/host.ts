@@ -88,10 +88,8 @@ function snapshotOffer(dataDir: string): [SnapshotOffer, ArrayBuffer[]] {
   const logs: string[] = [];
   const snap = newestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, (path, why) => logs.push(`skipping snapshot ${path}: ${why}`));
   if (snap === null) return [{ type: 'snapshot', snapshot: null, logs }, []];
-  // the file's own buffer moves (readFileSync gives a large file an ArrayBuffer of its own)
-  const own = snap.body.buffer instanceof ArrayBuffer && snap.body.buffer.byteLength <= snap.body.byteLength + 4096;
-  const body = own ? snap.body : snap.body.slice();
-  return [{ type: 'snapshot', snapshot: { ...snap, body }, logs }, [body.buffer as ArrayBuffer]];
+  // the file's own ArrayBuffer (readSnapshotFile never uses Node's shared Buffer pool) moves
+  return [{ type: 'snapshot', snapshot: snap, logs }, [snap.body.buffer as ArrayBuffer]];
 }
 
 function once<T>(w: Worker, type: string): Promise<T> {
