@@ -105,7 +105,7 @@ export interface RecoverJournalOptions {
 }
 
 /** The segments holding records after `afterSeq` (all with 0), oldest first, archived ones included. */
-export function segmentsAfter(dir: string, afterSeq: number): string[] {
+function segmentsAfter(dir: string, afterSeq: number): string[] {
   const all = listAllSegments(dir);
   let skip = 0;
   while (skip + 1 < all.length && segmentFirstSeq(all[skip + 1]!) <= afterSeq + 1) skip++;
