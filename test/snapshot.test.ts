@@ -31,6 +31,20 @@ describe('snapshot format', () => {
     expect(() => Engine.restore(Buffer.concat([bytes, Buffer.alloc(8)]))).toThrow(/length/);
   });
 
+  it('refuses a clOrdId section whose lengths do not add up to its size', () => {
+    const f = fixture();
+    f.buy(ALICE, 10, 10000, { clOrdId: 'keep-me' });
+    f.buy(BOB, 10, 9000);
+    const bytes = Buffer.from(f.e.snapshot());
+    const at = bytes.lastIndexOf('keep-me') - 1; // its length byte
+    expect(bytes[at]).toBe(7);
+    for (const wrong of [6, 8, 200]) {
+      const b = Buffer.from(bytes);
+      b[at] = wrong;
+      expect(() => Engine.restore(b), `length ${wrong}`).toThrow(/clOrdId section/);
+    }
+  });
+
   it('restored clOrdIds (kept as offsets until read) dedupe, cancel, evict and snapshot exactly like the originals', () => {
     // two engines fed the same commands; the second is restored from a snapshot half way. A small
     // dedupe window makes the later orders evict restored ids that were never read as strings.

@@ -201,7 +201,11 @@ export class OrderStore {
   }
   /** Snapshot restore: the slot's clOrdId is the one at `at` of `text` ([length char, id chars]). */
   setRestoredClOrdId(s: number, text: string, at: number): void {
-    this.restoredIds = text;
+    // one restore per store: offsets of an earlier text would point into this one
+    if (this.restoredIds !== text) {
+      if (this.restoredIds !== '') throw new Error('order store: restored clOrdIds from two snapshots');
+      this.restoredIds = text;
+    }
     this.clOrdIds[s] = at;
     this.setBits(s, P.HAS_CLORDID_SHIFT, 1, 1);
   }

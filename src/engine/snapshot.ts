@@ -248,11 +248,14 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
   // string only when the id is read (orderStore.ts): 1M ids restore with no allocation per id. The
   // text (~18 MB for 1M ids) lives while an order refers to it.
   const idText = buf.toString('latin1', idsAt, idsAt + st.clOrdIdBytes);
-  for (let i = 0, p = 0; i < orders.length; i += ORDER_FIELDS) {
+  let p = 0;
+  for (let i = 0; i < orders.length; i += ORDER_FIELDS) {
     const n = idText.charCodeAt(p);
+    if (!(p + 1 + n <= idText.length)) throw new Error(`snapshot clOrdId section ends inside order ${i / ORDER_FIELDS}`);
     e.restoreOrderAt(orders, i, n === 0 ? -1 : p, idText);
     p += 1 + n;
   }
+  if (p !== idText.length) throw new Error(`snapshot clOrdId section is ${idText.length} bytes, its ids ${p}`);
   const s = e.store;
   let b = 0;
   st.symbols.forEach((x, idx) => {

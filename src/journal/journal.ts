@@ -85,6 +85,18 @@ export function segmentPath(dir: string, name: string): string {
   return existsSync(archived) ? archived : live;
 }
 
+/** A segment's path and bytes; a segment archived between listing and reading is read from the archive. */
+export function readSegment(dir: string, name: string): [string, Uint8Array] {
+  const path = segmentPath(dir, name);
+  try {
+    return [path, readBytes(path)];
+  } catch (e) {
+    const archived = join(dir, ARCHIVE_DIR, name);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || path === archived) throw e;
+    return [archived, readBytes(archived)];
+  }
+}
+
 /** Segment names of the data directory and its archive together, oldest first. */
 export function listAllSegments(dir: string): string[] {
   const archive = join(dir, ARCHIVE_DIR);
@@ -96,12 +108,11 @@ export function listAllSegments(dir: string): string[] {
 export interface RecoverJournalOptions {
   /**
    * Records up to this seq are already covered (by a snapshot): segments that hold nothing after
-   * it are not read at all (start-up reads only the tail), and in the first segment read they are
-   * only framed, not checksummed nor passed to `onRecord` (see scanSegment). 0 scans everything.
+   * it are not read at all (start-up reads only the tail). Every record of a segment that is read
+   * is checked (DESIGN.md: damage in the middle stops start-up, covered by a snapshot or not) and
+   * passed to `onRecord`. 0 scans everything.
    */
   afterSeq?: number;
-  /** checksum the covered records of the first segment read too (`seqex replay` checks all it reads) */
-  checkCovered?: boolean;
 }
 
 /** The segments holding records after `afterSeq` (all with 0), oldest first, archived ones included. */
@@ -132,10 +143,9 @@ export function recoverJournal(
   let tailEnd = 0;
   let firstSeq = 0;
   segments.forEach((name, i) => {
-    const path = segmentPath(dir, name);
-    const bytes = readBytes(path);
+    const [path, bytes] = readSegment(dir, name);
     const newest = i === segments.length - 1;
-    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)), options.checkCovered === true ? 0 : afterSeq);
+    const r = scanSegment(bytes, newest, onRecord && ((seq, ts, type, from, to) => onRecord(seq, ts, type, bytes, from, to)));
     if (r.error !== null) {
       // a newest segment whose header never made it to disk was being created when we crashed
       // (or a preallocated, zero-filled one renamed into place before its header was written)

@@ -93,15 +93,14 @@ export const READ_STATUS_NAMES = ['ok', 'truncated', 'bad_length', 'bad_checksum
 /**
  * Reads the record at `at` into `out` (reused: replay reads millions a second without allocating);
  * `end` is where the valid bytes of the buffer end. `out` is meaningful only when OK is returned.
- * `checkCrc` false only frames the record (length, fields): for records a snapshot already covers.
  */
-export function readRecordInto(buf: Uint8Array, at: number, end: number, out: RecordView, checkCrc = true): ReadStatus {
+export function readRecordInto(buf: Uint8Array, at: number, end: number, out: RecordView): ReadStatus {
   if (end - at < RECORD_HEADER_BYTES) return ReadStatus.TRUNCATED;
   const dv = viewOf(buf);
   const length = dv.getUint32(at, true);
   if (length < RECORD_HEADER_BYTES || length > MAX_RECORD_BYTES) return ReadStatus.BAD_LENGTH;
   if (end - at < length) return ReadStatus.TRUNCATED;
-  if (checkCrc && dv.getUint32(at + 4, true) !== recordCrc(buf, at, length)) return ReadStatus.BAD_CHECKSUM;
+  if (dv.getUint32(at + 4, true) !== recordCrc(buf, at, length)) return ReadStatus.BAD_CHECKSUM;
   out.seq = dv.getFloat64(at + 8, true);
   out.tsUs = dv.getFloat64(at + 16, true);
   out.type = dv.getUint16(at + 24, true);

@@ -65,16 +65,12 @@ export interface ScanResult {
 
 /**
  * Checks a segment. `newest` says whether it is the last segment of the journal (only there can a
- * crash leave a torn record). `onRecord` sees every good record in order (for replay), except
- * records up to `coveredSeq`: a snapshot holds their effect, so they are only framed (length and
- * seq continuity), neither checksummed nor passed on. A damaged length among them still derails
- * the framing and is reported; damage inside one cannot change the state.
+ * crash leave a torn record). `onRecord` sees every good record in order (for replay).
  */
 export function scanSegment(
   buf: Uint8Array,
   newest: boolean,
   onRecord?: (seq: number, tsUs: number, type: number, payloadStart: number, payloadEnd: number) => void,
-  coveredSeq = 0,
 ): ScanResult {
   const header = readSegmentHeader(buf);
   if (typeof header === 'string')
@@ -92,11 +88,10 @@ export function scanSegment(
   });
   const rec = newRecordView();
   while (at < buf.length) {
-    const covered = expected <= coveredSeq;
-    const status = readRecordInto(buf, at, buf.length, rec, !covered);
+    const status = readRecordInto(buf, at, buf.length, rec);
     if (status === ReadStatus.OK) {
       if (rec.seq !== expected) return result(false, { offset: at, reason: `seq ${rec.seq} where ${expected} was expected` });
-      if (!covered) onRecord?.(rec.seq, rec.tsUs, rec.type, rec.payloadStart, rec.payloadEnd);
+      onRecord?.(rec.seq, rec.tsUs, rec.type, rec.payloadStart, rec.payloadEnd);
       records++;
       expected++;
       at = rec.next;

@@ -145,7 +145,10 @@ export class SequencerHost {
   private readonly cfg: Required<Omit<SequencerConfig, 'engine' | 'log'>> & SequencerConfig;
 
   private constructor(config: SequencerConfig) {
-    this.cfg = { ...SEQUENCER_DEFAULTS, hashOnStop: false, ...config } as SequencerHost['cfg'];
+    // an option given as undefined takes its default
+    const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+    this.cfg = { ...SEQUENCER_DEFAULTS, hashOnStop: false, ...given } as SequencerHost['cfg'];
+    if (!Number.isInteger(this.cfg.keepSnapshots) || this.cfg.keepSnapshots < 1) throw new Error(`keepSnapshots must be an integer >= 1, got ${this.cfg.keepSnapshots}`);
     this.control = SequencerControl.create();
     this.inbound = InboundRing.create(this.cfg.inboundRingBytes);
     this.journalRing = InboundRing.create(this.cfg.journalRingBytes);

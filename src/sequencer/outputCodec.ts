@@ -49,7 +49,10 @@ function writeUtf8(v: RingViews, p: number, s: string): number {
     if (c >= 0x80) break;
     bytes[p + i] = c;
   }
-  return i === n ? n : bufferOf(v).write(s, p, 'utf8');
+  const len = i === n ? n : bufferOf(v).write(s, p, 'utf8');
+  // frames carry a Uint16 length; the engine's strings are far shorter (clOrdIds, names, messages)
+  if (len > 0xffff) throw new Error(`output string of ${len} bytes: longer than a frame string can be`);
+  return len;
 }
 
 const buffers = new WeakMap<SharedArrayBuffer | ArrayBuffer, Buffer>();

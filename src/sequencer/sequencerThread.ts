@@ -35,7 +35,7 @@ export interface SnapshotOffer {
   snapshot: SnapshotFile | null;
   logs: string[];
 }
-const offer = await new Promise<SnapshotOffer>((resolve) => {
+let offer: SnapshotOffer | null = await new Promise<SnapshotOffer>((resolve) => {
   const onMessage = (m: SnapshotOffer) => {
     if (m.type !== 'snapshot') return;
     port.off('message', onMessage);
@@ -46,6 +46,7 @@ const offer = await new Promise<SnapshotOffer>((resolve) => {
 const logs: string[] = [...offer.logs];
 // the restored state's hash is checked by the snapshot thread in the background (host.ts)
 const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line), { checkSnapshotHash: false, newestSnapshot: offer.snapshot });
+offer = null; // the file's bytes (~150 MiB at a 1M-order window): this thread runs on for good
 port.postMessage({
   type: 'recovered',
   lastSeq: r.journal.lastSeq,

@@ -323,6 +323,7 @@ describe('crash safety: SIGKILL under load', () => {
     expect(listAllSegments(dir).length, 'the journal rotated segments during the run').toBeGreaterThan(1);
     // segments every kept snapshot covered were archived under load and kills, and still replay
     const archived = listAllSegments(dir).length - listSegments(dir).length;
+    expect(archived, 'segments every kept snapshot covered were archived during the run').toBeGreaterThan(0);
     expect(newestSnapshot(dir)!.seq, 'snapshots were taken under load').toBeGreaterThan(stopped.lastSeq);
     console.log(
       `crash suite: seed ${SEED}: ${kills} kills under load + ${startupKills} during start-up, ${acks.length} acknowledgements checked, ` +

@@ -157,6 +157,18 @@ describe('output frames (outputCodec)', () => {
   });
 });
 
+describe('output frame string bound', () => {
+  it('a string longer than a frame can carry (Uint16 length) is refused, not wrapped', () => {
+    const ring = BroadcastRing.create(1 << 20);
+    const log = new EventLog(1 << 8);
+    const at0 = log.begin(Ev.REJECT);
+    log.buf[at0] = 1;
+    log.buf[at0 + 1] = log.str('x'.repeat(70_000));
+    const bytes = outputBytes(log);
+    expect(() => writeOutput(ring.v, ring.claim(1, bytes), 1, T0, 0, 0, log, false)).toThrow(/longer than a frame string/);
+  });
+});
+
 describe('response frames (writeResponse)', () => {
   it('are byte for byte the frame of responseEvents + writeOutput, for every account, over random order flow', () => {
     const f = fixture();

@@ -237,6 +237,10 @@ describe('SequencerHost archives the segments every kept snapshot covers', () =>
     expect((await h2.stop()).stateHash).toBe(hash);
   });
 
+  it('refuses keepSnapshots below 1 (it would delete the snapshot just written)', async () => {
+    await expect(SequencerHost.start({ ...config(tempDir()), keepSnapshots: 0 })).rejects.toThrow(/keepSnapshots must be an integer >= 1/);
+  });
+
   it('archiveSegments: false leaves every segment in place', async () => {
     const { dir } = await run(false);
     expect(listAllSegments(dir)).toEqual(listSegments(dir));
