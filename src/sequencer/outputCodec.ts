@@ -65,19 +65,24 @@ function bufferOf(v: RingViews): Buffer {
   return b;
 }
 
+/** The frame header at float index `o`: [seq, tsUs, code, eventFloats, stringCount, source, flags, 0]. */
+function writeHeader(f: Float64Array, o: number, seq: number, tsUs: number, code: number, floats: number, strings: number, source: number, flags: number): void {
+  f[o] = seq;
+  f[o + 1] = tsUs;
+  f[o + 2] = code;
+  f[o + 3] = floats;
+  f[o + 4] = strings;
+  f[o + 5] = source;
+  f[o + 6] = flags;
+  f[o + 7] = 0;
+}
+
 /** Writes the log's content at payload offset `at` (8-aligned) of a ring. */
 export function writeOutput(v: RingViews, at: number, seq: number, tsUs: number, code: number, source: number, log: EventLog, more: boolean): void {
   const f = v.f64;
   const o = at >> 3;
   const n = log.len;
-  f[o] = seq;
-  f[o + 1] = tsUs;
-  f[o + 2] = code;
-  f[o + 3] = n;
-  f[o + 4] = log.strings.length;
-  f[o + 5] = source;
-  f[o + 6] = more ? OUTPUT_MORE : 0;
-  f[o + 7] = 0;
+  writeHeader(f, o, seq, tsUs, code, n, log.strings.length, source, more ? OUTPUT_MORE : 0);
   const src = log.buf;
   const base = o + OUTPUT_HEADER_FLOATS;
   for (let i = 0; i < n; i++) f[base + i] = src[i]!;
@@ -218,14 +223,7 @@ export function writeResponse(v: RingViews, at: number, seq: number, tsUs: numbe
     }
     i += len;
   }
-  f[o] = seq;
-  f[o + 1] = tsUs;
-  f[o + 2] = code;
-  f[o + 3] = floats;
-  f[o + 4] = strings;
-  f[o + 5] = source;
-  f[o + 6] = 0;
-  f[o + 7] = 0;
+  writeHeader(f, o, seq, tsUs, code, floats, strings, source, 0);
   let out = o + OUTPUT_HEADER_FLOATS;
   let p = (out + floats) * 8;
   let nextString = 0;
