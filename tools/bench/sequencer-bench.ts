@@ -207,4 +207,13 @@ console.log(
     ]),
   ]),
 );
+// issue 3's targets, informational (docs/performance.md says what bounds them on this machine)
+const verdict = (ok: boolean, text: string) => console.log(`  [${ok ? 'PASS' : 'FAIL'}] ${text}`);
+const at100k = runs.find((r) => r.offeredPerSec === 100_000);
+const saturation = runs.find((r) => r.offeredPerSec === 0);
+if (at100k !== undefined || saturation !== undefined) console.log('targets (informational):');
+if (at100k !== undefined)
+  verdict((at100k.ackP99Us as number) <= 1_000, `ack p99 ≤ 1 ms at 100k commands/s offered: ${fmtInt(at100k.ackP99Us as number)} µs (fsync stalls > 4 ms in the window: ${at100k.fsyncsOver4ms})`);
+if (saturation !== undefined) verdict((saturation.ackedPerSec as number) >= 1_000_000, `≥ 1,000,000 commands/s at saturation: ${fmtInt(saturation.ackedPerSec as number)}`);
+console.log('');
 for (const r of rows) console.log(JSON.stringify(r));
