@@ -435,8 +435,17 @@ describe('SequencerHost journal failure', () => {
     const [g0] = ports(h);
     submitAll(g0, SETUP, 1);
     await collect(h, g0, SETUP.length);
-    // the journal and preparer threads may create a file while the tree is removed (ENOTEMPTY): retry
-    rmSync(fdir, { recursive: true, force: true, maxRetries: 20, retryDelay: 5 });
+    // the journal and preparer threads may create a file while the tree is removed: rmSync's own
+    // retries only retry the final rmdir, so remove the whole tree again until it is gone
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rmSync(fdir, { recursive: true, force: true });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt === 100) throw e;
+        await sleep(5);
+      }
+    }
     let corr = 100;
     const deadline = Date.now() + 15_000;
     while (h.failure === null && Date.now() < deadline) {
