@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
+import { buildClOrdTable } from '../src/engine/snapshot.js';
 import { fixture, ALICE, BOB, CAROL, type CmdBody, type Fixture } from './helpers.js';
 
 describe('snapshot format', () => {
@@ -45,7 +46,10 @@ describe('snapshot format', () => {
     }
   });
 
-  it('restored clOrdIds (kept as offsets until read) dedupe, cancel, evict and snapshot exactly like the originals', () => {
+  it.each([
+    ['built while restoring', false],
+    ['prebuilt from the bytes (another thread at start-up)', true],
+  ])('restored clOrdIds (kept as offsets until read; index %s) dedupe, cancel, evict and snapshot exactly like the originals', (_how, prebuilt) => {
     // two engines fed the same commands; the second is restored from a snapshot half way. A small
     // dedupe window makes the later orders evict restored ids that were never read as strings.
     const engine = { dedupeCapacity: 6 };
@@ -64,7 +68,7 @@ describe('snapshot format', () => {
     for (let i = 0; i < 6; i++) both(order(BOB, 2, 2, 9_907 - (i % 3), `closed-bob-${i}-fill`));
     both({ type: 'cancelOrder', accountId: ALICE, clOrdId: 'resting-alice-1' } as CmdBody);
     const bytes = b.e.snapshot();
-    (b as { e: Fixture['e'] }).e = Engine.restore(bytes, engine);
+    (b as { e: Fixture['e'] }).e = prebuilt ? Engine.restore(bytes, engine, () => buildClOrdTable(bytes, engine)) : Engine.restore(bytes, engine);
     expect(b.e.stateHash()).toBe(a.e.stateHash());
     // nothing read yet: the restored engine snapshots to the same bytes
     expect(Buffer.from(b.e.snapshot()).equals(Buffer.from(bytes))).toBe(true);

@@ -14,6 +14,19 @@ export function clOrdHash(accountIdx: number, clOrdId: string): number {
   return clOrdHashOf(accountIdx, clOrdId, 0, clOrdId.length);
 }
 
+/** clOrdHash of latin1 bytes[from, to): the same value as of the string they decode to */
+export function clOrdHashBytes(accountIdx: number, bytes: Uint8Array, from: number, to: number): number {
+  let h = Math.imul(accountIdx ^ 0x811c9dc5, 0x01000193);
+  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return (h ^ (h >>> 15)) | 0;
+}
+
+/** An index's table built elsewhere (snapshot.ts buildClOrdTable, on another thread) for `adopt`. */
+export interface PrebuiltClOrdTable {
+  table: Int32Array;
+  size: number;
+}
+
 /** clOrdHash of text[from, to) (a restored id inside the snapshot's id text: no substring made) */
 function clOrdHashOf(accountIdx: number, text: string, from: number, to: number): number {
   let h = Math.imul(accountIdx ^ 0x811c9dc5, 0x01000193);
@@ -45,21 +58,53 @@ export class ClOrdIndex {
     this.aliasesByOrder.delete(orderId);
   }
 
-  constructor(private readonly store: OrderStore, capacityPow2 = 1 << 12) {
-    this.table = ClOrdIndex.emptyTable(capacityPow2);
+  constructor(
+    private readonly store: OrderStore | null,
+    capacityPow2 = 1 << 12,
+    shared = false,
+  ) {
+    this.table = ClOrdIndex.emptyTable(capacityPow2, shared);
     this.mask = capacityPow2 - 1;
   }
 
-  private static emptyTable(buckets: number): Int32Array {
-    const t = new Int32Array(buckets * 2);
+  /** Buckets for an engine of `orderCapacity` slots (at most half full before it grows). */
+  static bucketsFor(orderCapacity: number): number {
+    return 2 ** Math.ceil(Math.log2(orderCapacity * 2));
+  }
+
+  /** A store-less index to fill with `placeHashed` and hand over with `exportTable` (another thread's). */
+  static forCapacity(orderCapacity: number, shared: boolean): ClOrdIndex {
+    return new ClOrdIndex(null, ClOrdIndex.bucketsFor(orderCapacity), shared);
+  }
+
+  private static emptyTable(buckets: number, shared = false): Int32Array {
+    const t = shared ? new Int32Array(new SharedArrayBuffer(buckets * 8)) : new Int32Array(buckets * 2);
     for (let b = 0; b < t.length; b += 2) t[b] = EMPTY;
     return t;
+  }
+
+  /** Inserts `slot` whose key hashes to `h` (the builder's side of a prebuilt table). */
+  placeHashed(slot: number, h: number): void {
+    if ((this.size + 1) * 2 > this.mask + 1) throw new Error('prebuilt clOrdId table is full');
+    this.place(slot, h);
+    this.size++;
+  }
+
+  exportTable(): PrebuiltClOrdTable {
+    return { table: this.table, size: this.size };
+  }
+
+  /** Takes a table built by `placeHashed` for the same slots and capacity (snapshot restore). */
+  adopt(prebuilt: PrebuiltClOrdTable): void {
+    if (prebuilt.table.length !== this.table.length || this.size !== 0) throw new Error('prebuilt clOrdId table does not fit this index');
+    this.table = prebuilt.table;
+    this.size = prebuilt.size;
   }
 
   find(accountIdx: number, clOrdId: string): number {
     const h = clOrdHash(accountIdx, clOrdId);
     const t = this.table;
-    const s = this.store;
+    const s = this.store!;
     let i = h & this.mask;
     for (;;) {
       const slot = t[2 * i]!;
@@ -77,7 +122,7 @@ export class ClOrdIndex {
 
   /** The hash of the slot's key; a restored clOrdId not read yet is hashed where it lies */
   private hashOfSlot(slot: number): number {
-    const s = this.store;
+    const s = this.store!;
     const at = s.restoredClOrdIdAt(slot);
     if (at < 0) return clOrdHash(s.accountIdx(slot), s.clOrdIdOf(slot)!);
     const text = s.restoredClOrdIds();

@@ -31,7 +31,7 @@ import {
   updateSymbol,
 } from './admin.js';
 import { BookSide, LevelStore } from './book.js';
-import { ClOrdIndex } from './clOrdIndex.js';
+import { ClOrdIndex, type PrebuiltClOrdTable } from './clOrdIndex.js';
 import type { CancelOrderCmd, Command, MassCancelCmd, NewOrderCmd, ReplaceOrderCmd, SymbolConfig } from './commands.js';
 import { Ev, EventLog } from './events.js';
 import { GtdHeap } from './gtdHeap.js';
@@ -190,7 +190,7 @@ export class Engine {
     const capacity = options.initialOrderCapacity ?? 1 << 12;
     this.store = new OrderStore(capacity);
     this.byOrderId = new IdIndex();
-    this.clOrd = new ClOrdIndex(this.store, 2 ** Math.ceil(Math.log2(capacity * 2)));
+    this.clOrd = new ClOrdIndex(this.store, ClOrdIndex.bucketsFor(capacity));
     this.events = new EventLog();
     this.accounts.push(this.makeAccount(FEE_ACCOUNT_ID, 'fees', ''));
   }
@@ -1435,8 +1435,9 @@ export class Engine {
     return writeSnapshot(this);
   }
 
-  static restore(bytes: Uint8Array, options: EngineOptions = {}): Engine {
-    return readSnapshot(bytes, options);
+  /** `prebuilt`: the clOrdId index built from the same bytes on another thread (snapshot.ts buildClOrdTable) */
+  static restore(bytes: Uint8Array, options: EngineOptions = {}, prebuilt?: () => PrebuiltClOrdTable | null): Engine {
+    return readSnapshot(bytes, options, prebuilt);
   }
 
   checkInvariants(): void {
@@ -1444,7 +1445,7 @@ export class Engine {
   }
 
   /** @internal used by snapshot restore: rebuild one order exactly. */
-  restoreOrderAt(o: Float64Array, i: number, clOrdIdAt: number, idText: string): void {
+  restoreOrderAt(o: Float64Array, i: number, clOrdIdAt: number, idText: string, index: boolean): number {
     // the snapshot's order columns (snapshot.ts ORDER_FIELDS): read in place, no object per order
     const s = this.store;
     const slot = s.alloc();
@@ -1473,8 +1474,9 @@ export class Engine {
     }
     if (o[i + 13]! >= 0) s.original.set(slot, [o[i + 13]!, o[i + 14]!]);
     this.byOrderId.set(orderId, slot);
-    if (clOrdIdAt >= 0) this.clOrd.insert(slot);
+    if (clOrdIdAt >= 0 && index) this.clOrd.insert(slot);
     if (isLive(status)) this.linkAccount(this.accounts[accountIdx]!, slot);
+    return slot;
   }
 
   /** @internal used by snapshot restore */

@@ -12,6 +12,7 @@
  * timer, current UTC day).
  */
 import { createHash } from 'node:crypto';
+import { clOrdHashBytes, ClOrdIndex, type PrebuiltClOrdTable } from './clOrdIndex.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { NIL } from './orderStore.js';
 import type { PairTable } from './pairTable.js';
@@ -186,7 +187,20 @@ export function stateHashOf(e: Engine): string {
   return h.digest('hex');
 }
 
-export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine {
+/** A snapshot's header and sections, located (float sections read in place when 8-aligned). */
+interface Layout {
+  buf: Buffer;
+  st: Header & { clock: Clock };
+  orders: Float64Array;
+  books: Float64Array;
+  wallets: Float64Array;
+  dailies: Float64Array;
+  retained: Float64Array;
+  /** byte offset of the clOrdId section ([length byte, latin1 id] per order, 0 = none) */
+  idsAt: number;
+}
+
+function layoutOf(bytes: Uint8Array): Layout {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC) throw new Error('not a seqex snapshot (bad magic)');
   const version = buf.readUInt32LE(8);
@@ -212,10 +226,45 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
   const idsAt = off;
   off += st.clOrdIdBytes;
   if (off !== buf.length) throw new Error(`snapshot length ${buf.length}, sections end at ${off}`);
+  return { buf, st, orders, books, wallets, dailies, retained, idsAt };
+}
+
+/** Order slots a restored engine starts with: the orders plus a quarter of headroom (no growth copy in the tail). */
+function restoredCapacity(orders: number, options: EngineOptions): number {
+  return Math.max(options.initialOrderCapacity ?? 0, orders + Math.max(1024, orders >> 2));
+}
+
+/**
+ * The clOrdId index of the engine `readSnapshot(bytes, options)` builds, built from the bytes
+ * alone, so another thread can build it while the sequencer thread restores everything else
+ * (restore gives the i-th order slot i, and the index hashes each id where it lies). In a
+ * SharedArrayBuffer: the restoring thread adopts it as is.
+ */
+export function buildClOrdTable(bytes: Uint8Array, options: EngineOptions): PrebuiltClOrdTable {
+  const { buf, orders, idsAt, st } = layoutOf(bytes);
+  const count = orders.length / ORDER_FIELDS;
+  const index = ClOrdIndex.forCapacity(restoredCapacity(count, options), true);
+  let p = idsAt;
+  const end = idsAt + st.clOrdIdBytes;
+  for (let k = 0; k < count; k++) {
+    const n = buf[p]!;
+    if (p + 1 + n > end) throw new Error(`snapshot clOrdId section ends inside order ${k}`);
+    if (n !== 0) index.placeHashed(k, clOrdHashBytes(orders[k * ORDER_FIELDS + 1]!, buf, p + 1, p + 1 + n));
+    p += 1 + n;
+  }
+  return index.exportTable();
+}
+
+/**
+ * Restores an engine. `prebuilt`, when given, returns the clOrdId index built by
+ * `buildClOrdTable` from the same bytes (waiting for it if need be), or null to build it here.
+ */
+export function readSnapshot(bytes: Uint8Array, options: EngineOptions, prebuilt?: () => PrebuiltClOrdTable | null): Engine {
+  const { buf, st, orders, books, wallets, dailies, retained, idsAt } = layoutOf(bytes);
 
   // headroom of a quarter: the journal tail replayed after a restore must not start with a growth copy
   const count = orders.length / ORDER_FIELDS;
-  const e = new Engine({ ...options, initialOrderCapacity: Math.max(options.initialOrderCapacity ?? 0, count + Math.max(1024, count >> 2)) });
+  const e = new Engine({ ...options, initialOrderCapacity: restoredCapacity(count, options) });
   for (const [name, decimals, supply] of st.assets) {
     e.assets.push({ idx: e.assets.length, name, decimals, supplyMinor: supply });
     e.assetByName.set(name, e.assets.length - 1);
@@ -249,13 +298,20 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions): Engine 
   // text (~18 MB for 1M ids) lives while an order refers to it.
   const idText = buf.toString('latin1', idsAt, idsAt + st.clOrdIdBytes);
   let p = 0;
+  const indexHere = prebuilt === undefined;
   for (let i = 0; i < orders.length; i += ORDER_FIELDS) {
     const n = idText.charCodeAt(p);
     if (!(p + 1 + n <= idText.length)) throw new Error(`snapshot clOrdId section ends inside order ${i / ORDER_FIELDS}`);
-    e.restoreOrderAt(orders, i, n === 0 ? -1 : p, idText);
+    const slot = e.restoreOrderAt(orders, i, n === 0 ? -1 : p, idText, indexHere);
+    if (slot !== i / ORDER_FIELDS) throw new Error('restore: order slots are not in snapshot order'); // buildClOrdTable relies on it
     p += 1 + n;
   }
   if (p !== idText.length) throw new Error(`snapshot clOrdId section is ${idText.length} bytes, its ids ${p}`);
+  if (!indexHere) {
+    const table = prebuilt();
+    if (table !== null) e.clOrd.adopt(table);
+    else for (let k = 0; k < count; k++) if (e.store.hasClOrdId(k)) e.clOrd.insert(k);
+  }
   const s = e.store;
   let b = 0;
   st.symbols.forEach((x, idx) => {

@@ -24,13 +24,14 @@ export function readBytes(path: string): Uint8Array {
 }
 
 /**
- * A file's bytes in an ArrayBuffer of their own (never a slice of Node's shared Buffer pool), so
- * the buffer can be transferred to another thread (snapshot files: host.ts).
+ * A file's bytes in a buffer of their own (never a slice of Node's shared Buffer pool); `shared`: a
+ * SharedArrayBuffer, which two threads can read at once (snapshot files at start-up: host.ts).
  */
-export function readOwnedBytes(path: string): Uint8Array {
+export function readOwnedBytes(path: string, shared = false): Uint8Array {
   const fd = openSync(path, 'r');
   try {
-    const bytes = new Uint8Array(fstatSync(fd).size);
+    const size = fstatSync(fd).size;
+    const bytes = shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
     let at = 0;
     while (at < bytes.length) {
       const n = readSync(fd, bytes, at, bytes.length - at, at);

@@ -69,8 +69,9 @@ export function writeSnapshotFile(dir: string, seq: number, stateHash: string, b
 }
 
 /** Reads and checks a snapshot file; a string says why it is not usable. */
-export function readSnapshotFile(path: string): SnapshotFile | string {
-  const bytes = readOwnedBytes(path); // its own ArrayBuffer: the host moves it to the sequencer thread
+/** `shared`: the bytes in a SharedArrayBuffer (the host and the sequencer thread read them at start-up). */
+export function readSnapshotFile(path: string, shared = false): SnapshotFile | string {
+  const bytes = readOwnedBytes(path, shared);
   if (bytes.length < 68) return 'shorter than a snapshot header';
   for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC.charCodeAt(i)) return 'not a seqex snapshot file (bad magic)';
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -99,10 +100,10 @@ export function listSnapshots(dir: string): string[] {
  * The newest usable snapshot covering at most `maxSeq`; damaged ones are skipped and reported
  * through `onSkip` (an older snapshot plus a longer replay gives the same state).
  */
-export function newestSnapshot(dir: string, maxSeq = Number.MAX_SAFE_INTEGER, onSkip?: (path: string, why: string) => void): SnapshotFile | null {
+export function newestSnapshot(dir: string, maxSeq = Number.MAX_SAFE_INTEGER, onSkip?: (path: string, why: string) => void, shared = false): SnapshotFile | null {
   for (const name of listSnapshots(dir)) {
     const path = join(dir, name);
-    const s = readSnapshotFile(path);
+    const s = readSnapshotFile(path, shared);
     if (typeof s === 'string') {
       onSkip?.(path, s);
       continue;

@@ -18,7 +18,8 @@ import { InboundRing } from '../ring/inboundRing.js';
 import { SequencerControl } from './control.js';
 import type { JournalStart, JournalThreadData } from './journalThread.js';
 import type { PreparerThreadData } from './preparerThread.js';
-import type { SequencerThreadData, SnapshotOffer } from './sequencerThread.js';
+import type { ClOrdTableOffer, SequencerThreadData, SnapshotOffer } from './sequencerThread.js';
+import { buildClOrdTable } from '../engine/snapshot.js';
 import { newestSnapshot } from '../journal/snapshotFile.js';
 import type { SnapshotThreadData } from './snapshotThread.js';
 
@@ -83,13 +84,21 @@ export interface SnapshotResult {
   archived: string[];
 }
 
-/** The newest usable snapshot of `dataDir` as a message for the sequencer thread, with its transfer list. */
-function snapshotOffer(dataDir: string): [SnapshotOffer, ArrayBuffer[]] {
+/** The newest usable snapshot of `dataDir`, read into shared memory, as a message for the sequencer thread. */
+function snapshotOffer(dataDir: string): SnapshotOffer {
   const logs: string[] = [];
-  const snap = newestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, (path, why) => logs.push(`skipping snapshot ${path}: ${why}`));
-  if (snap === null) return [{ type: 'snapshot', snapshot: null, logs }, []];
-  // the file's own ArrayBuffer (readSnapshotFile never uses Node's shared Buffer pool) moves
-  return [{ type: 'snapshot', snapshot: snap, logs }, [snap.body.buffer as ArrayBuffer]];
+  const snap = newestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, (path, why) => logs.push(`skipping snapshot ${path}: ${why}`), true);
+  return { type: 'snapshot', snapshot: snap, logs };
+}
+
+/** The offered snapshot's clOrdId index, built here from the shared bytes while the sequencer thread restores. */
+function clOrdTableOffer(offer: SnapshotOffer, options: EngineOptions): ClOrdTableOffer {
+  if (offer.snapshot === null) return { type: 'clOrdTable', prebuilt: null };
+  try {
+    return { type: 'clOrdTable', prebuilt: buildClOrdTable(offer.snapshot.body, options) };
+  } catch {
+    return { type: 'clOrdTable', prebuilt: null }; // a format this build cannot read: restore reports it
+  }
 }
 
 function once<T>(w: Worker, type: string): Promise<T> {
@@ -205,11 +214,13 @@ export class SequencerHost {
     };
     this.journal = new Worker(workerUrl(import.meta.url, 'journalThread.js'), { workerData: jData, name: 'seqex-journal' });
     this.watch(this.journal, 'journal');
-    // while both threads boot (~150 ms): read and check the newest snapshot here and move its bytes
-    // to the sequencer thread (a transfer, not a copy)
+    // while both threads boot (~150 ms): read and check the newest snapshot here, into shared
+    // memory; then build its clOrdId index here while the sequencer thread restores the rest
     const recovered = once<RecoveryReport>(this.sequencer, 'recovered');
     recovered.catch(() => {});
-    this.sequencer.postMessage(...snapshotOffer(c.dataDir));
+    const offer = snapshotOffer(c.dataDir);
+    this.sequencer.postMessage(offer);
+    this.sequencer.postMessage(clOrdTableOffer(offer, c.engine ?? {}));
     this.recovery = await recovered;
     for (const line of this.recovery.logs) this.log(line);
     if (c.durability !== 'none') {

@@ -3,6 +3,7 @@
  * Only the segments holding records after the snapshot are read; a torn tail is cut (it was never
  * acknowledged); damage anywhere else throws JournalCorruptError naming the file and offset.
  */
+import type { PrebuiltClOrdTable } from '../engine/clOrdIndex.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { recoverJournal, type Recovery } from '../journal/journal.js';
 import { newestSnapshot, type SnapshotFile } from '../journal/snapshotFile.js';
@@ -32,6 +33,8 @@ export interface RecoverOptions {
    * thread boots); null: there is none. Undefined: recovery looks for it itself.
    */
   newestSnapshot?: SnapshotFile | null;
+  /** the clOrdId index of `newestSnapshot`, built on another thread (waits for it; null: build here) */
+  prebuiltClOrdTable?: () => PrebuiltClOrdTable | null;
 }
 
 /**
@@ -46,12 +49,15 @@ export function restoreNewestSnapshot(
   log: (line: string) => void,
   /** the newest usable snapshot at or below maxSeq, already read and checked by the caller (null: none) */
   newest?: SnapshotFile | null,
+  /** the clOrdId index of `newest` built elsewhere (used for that snapshot only) */
+  prebuilt?: () => PrebuiltClOrdTable | null,
 ): { engine: Engine; snapshot: SnapshotFile } | null {
   for (let below = maxSeq, first = true; ; first = false) {
-    const snap = first && newest !== undefined ? newest : newestSnapshot(dataDir, below, (path, why) => log(`skipping snapshot ${path}: ${why}`));
+    const offered = first && newest !== undefined;
+    const snap = offered ? newest : newestSnapshot(dataDir, below, (path, why) => log(`skipping snapshot ${path}: ${why}`));
     if (snap === null) return null;
     try {
-      return { engine: Engine.restore(snap.body, options), snapshot: snap };
+      return { engine: Engine.restore(snap.body, options, offered ? prebuilt : undefined), snapshot: snap };
     } catch (e) {
       log(`skipping snapshot ${snap.path}: ${e instanceof Error ? e.message : String(e)}`);
       below = snap.seq - 1;
@@ -61,7 +67,7 @@ export function restoreNewestSnapshot(
 
 export function recoverEngine(dataDir: string, options: EngineOptions, log: (line: string) => void = () => {}, how: RecoverOptions = {}): Recovered {
   const t0 = performance.now();
-  const start = restoreNewestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, options, log, how.newestSnapshot);
+  const start = restoreNewestSnapshot(dataDir, Number.MAX_SAFE_INTEGER, options, log, how.newestSnapshot, how.prebuiltClOrdTable);
   const engine = start?.engine ?? new Engine(options);
   const snapshotSeq = start?.snapshot.seq ?? 0;
   if (start !== null && (how.checkSnapshotHash ?? true) && engine.stateHash() !== start.snapshot.stateHash)

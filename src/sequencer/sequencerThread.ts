@@ -3,7 +3,8 @@
  * (snapshot + journal tail), tell the host where the journal ends, wait for the journal thread,
  * then run the sequencer until stopped.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { PrebuiltClOrdTable } from '../engine/clOrdIndex.js';
 import type { EngineOptions } from '../engine/engine.js';
 import type { SnapshotFile } from '../journal/snapshotFile.js';
 import { tuneV8ForEngine } from '../platform/v8.js';
@@ -29,23 +30,40 @@ tuneV8ForEngine();
 const data = workerData as SequencerThreadData;
 const port = parentPort!;
 const control = new SequencerControl(data.controlSab);
-/** The host reads the newest snapshot while this thread boots and moves its bytes here. */
+/** The host reads the newest snapshot (into shared memory) while this thread boots. */
 export interface SnapshotOffer {
   type: 'snapshot';
   snapshot: SnapshotFile | null;
   logs: string[];
 }
-let offer: SnapshotOffer | null = await new Promise<SnapshotOffer>((resolve) => {
-  const onMessage = (m: SnapshotOffer) => {
-    if (m.type !== 'snapshot') return;
-    port.off('message', onMessage);
-    resolve(m);
-  };
-  port.on('message', onMessage);
-});
+/** Then it builds that snapshot's clOrdId index while this thread restores the rest (null: it could not). */
+export interface ClOrdTableOffer {
+  type: 'clOrdTable';
+  prebuilt: PrebuiltClOrdTable | null;
+}
+const idle = new Int32Array(new SharedArrayBuffer(4));
+/** The host's next message of `type`, read synchronously (this thread blocks until it comes), or null after `timeoutMs`. */
+function receive<T extends { type: string }>(type: T['type'], timeoutMs = Infinity): T | null {
+  const until = performance.now() + timeoutMs;
+  for (;;) {
+    const m = receiveMessageOnPort(port)?.message as T | undefined;
+    if (m?.type === type) return m;
+    if (m === undefined) {
+      if (control.stopRequested) process.exit(0); // stopped during start-up
+      if (performance.now() > until) return null;
+      Atomics.wait(idle, 0, 0, 1);
+    }
+  }
+}
+let offer: SnapshotOffer | null = receive<SnapshotOffer>('snapshot')!;
 const logs: string[] = [...offer.logs];
 // the restored state's hash is checked by the snapshot thread in the background (host.ts)
-const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line), { checkSnapshotHash: false, newestSnapshot: offer.snapshot });
+const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line), {
+  checkSnapshotHash: false,
+  newestSnapshot: offer.snapshot,
+  // the host sends it right after the snapshot; past the bound this thread builds the index itself
+  prebuiltClOrdTable: () => receive<ClOrdTableOffer>('clOrdTable', 30_000)?.prebuilt ?? null,
+});
 offer = null; // the file's bytes (~150 MiB at a 1M-order window): this thread runs on for good
 port.postMessage({
   type: 'recovered',
