@@ -85,4 +85,22 @@ describe('snapshot format', () => {
     expect(Buffer.from(b.e.snapshot()).equals(Buffer.from(a.e.snapshot()))).toBe(true);
     b.e.checkInvariants();
   });
+
+  it('a prebuilt clOrdId index of other bytes is not adopted: restore indexes the ids itself', () => {
+    const make = (ids: string[]) => {
+      const f = fixture();
+      ids.forEach((id, k) => f.buy(ALICE, 1, 9_000 + k, { clOrdId: id }));
+      return f;
+    };
+    const f = make(['a-1', 'a-2', 'a-3']);
+    const bytes = f.e.snapshot();
+    // same bucket count; one with another id count, one with the same count but other ids
+    for (const other of [make(['b-1', 'b-2']), make(['b-1', 'b-2', 'b-3'])]) {
+      const foreign = buildClOrdTable(other.e.snapshot(), {});
+      const r = Engine.restore(bytes, {}, () => foreign);
+      expect(r.stateHash()).toBe(f.e.stateHash());
+      for (const id of ['a-1', 'a-2', 'a-3']) expect(r.getOrderByClOrdId(ALICE, id)?.clOrdId).toBe(id);
+      expect(r.getOrderByClOrdId(ALICE, 'b-1')).toBeFalsy();
+    }
+  });
 });

@@ -94,11 +94,24 @@ export class ClOrdIndex {
     return { table: this.table, size: this.size };
   }
 
-  /** Takes a table built by `placeHashed` for the same slots and capacity (snapshot restore). */
-  adopt(prebuilt: PrebuiltClOrdTable): void {
-    if (prebuilt.table.length !== this.table.length || this.size !== 0) throw new Error('prebuilt clOrdId table does not fit this index');
+  /**
+   * Takes a table built by `placeHashed` for the same slots and capacity (snapshot restore) if it
+   * fits: same bucket count, this index still empty, as many keys as the restore saw ids, and the
+   * `sample` slots found under their keys. Returns whether it did (if not, the caller inserts the
+   * keys itself).
+   */
+  adopt(prebuilt: PrebuiltClOrdTable, keys: number, sample: Int32Array): boolean {
+    if (prebuilt.table.length !== this.table.length || this.size !== 0 || prebuilt.size !== keys) return false;
+    // and spot checks: each sampled slot is where its own key's hash leads (a table of other bytes is refused)
+    const t = prebuilt.table;
+    for (const slot of sample) {
+      let i = this.hashOfSlot(slot) & this.mask;
+      while (t[2 * i] !== slot && t[2 * i] !== EMPTY) i = (i + 1) & this.mask;
+      if (t[2 * i] !== slot) return false;
+    }
     this.table = prebuilt.table;
     this.size = prebuilt.size;
+    return true;
   }
 
   find(accountIdx: number, clOrdId: string): number {

@@ -255,6 +255,18 @@ export function buildClOrdTable(bytes: Uint8Array, options: EngineOptions): Preb
   return index.exportTable();
 }
 
+/** Up to `n` slots with a clOrdId, spread evenly over the first `count` slots (for adopt's spot checks). */
+function sampleSlotsWithIds(e: Engine, count: number, n: number): Int32Array {
+  const out: number[] = [];
+  const step = Math.max(1, Math.floor(count / n));
+  for (let k = 0; k < count && out.length < n; k += step) {
+    let j = k;
+    while (j < Math.min(count, k + step) && !e.store.hasClOrdId(j)) j++;
+    if (j < count && e.store.hasClOrdId(j)) out.push(j);
+  }
+  return Int32Array.from(out);
+}
+
 /**
  * Restores an engine. `prebuilt`, when given, returns the clOrdId index built by
  * `buildClOrdTable` from the same bytes (waiting for it if need be), or null to build it here.
@@ -298,19 +310,21 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions, prebuilt
   // text (~18 MB for 1M ids) lives while an order refers to it.
   const idText = buf.toString('latin1', idsAt, idsAt + st.clOrdIdBytes);
   let p = 0;
+  let ids = 0;
   const indexHere = prebuilt === undefined;
   for (let i = 0; i < orders.length; i += ORDER_FIELDS) {
     const n = idText.charCodeAt(p);
     if (!(p + 1 + n <= idText.length)) throw new Error(`snapshot clOrdId section ends inside order ${i / ORDER_FIELDS}`);
     const slot = e.restoreOrderAt(orders, i, n === 0 ? -1 : p, idText, indexHere);
     if (slot !== i / ORDER_FIELDS) throw new Error('restore: order slots are not in snapshot order'); // buildClOrdTable relies on it
+    if (n !== 0) ids++;
     p += 1 + n;
   }
   if (p !== idText.length) throw new Error(`snapshot clOrdId section is ${idText.length} bytes, its ids ${p}`);
   if (!indexHere) {
+    // the prebuilt index, or (none came, or it does not fit) the inserts done here
     const table = prebuilt();
-    if (table !== null) e.clOrd.adopt(table);
-    else for (let k = 0; k < count; k++) if (e.store.hasClOrdId(k)) e.clOrd.insert(k);
+    if (table === null || !e.clOrd.adopt(table, ids, sampleSlotsWithIds(e, count, 32))) for (let k = 0; k < count; k++) if (e.store.hasClOrdId(k)) e.clOrd.insert(k);
   }
   const s = e.store;
   let b = 0;

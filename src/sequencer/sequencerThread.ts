@@ -65,6 +65,9 @@ const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line), {
   prebuiltClOrdTable: () => receive<ClOrdTableOffer>('clOrdTable', 30_000)?.prebuilt ?? null,
 });
 offer = null; // the file's bytes (~150 MiB at a 1M-order window): this thread runs on for good
+// a clOrdId table restore did not take (it fell back to an older snapshot) would stay queued, and
+// this thread never returns to its event loop: read it off the port now
+while (receiveMessageOnPort(port) !== undefined);
 port.postMessage({
   type: 'recovered',
   lastSeq: r.journal.lastSeq,
