@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IdIndex } from '../src/engine/idIndex.js';
-import { ClOrdIndex } from '../src/engine/clOrdIndex.js';
+import { ClOrdIndex, clOrdHash, clOrdHashBytes } from '../src/engine/clOrdIndex.js';
 import { OrderStore } from '../src/engine/orderStore.js';
 
 describe('IdIndex (paged direct map of dense orderIds)', () => {
@@ -66,6 +66,28 @@ describe('ClOrdIndex', () => {
       expect(store.clOrdIdOf(found)).toBe(`c${i % 10}`);
     }
     expect(idx.find(0, 'nope')).toBe(-1);
+  });
+
+  it('hashes an id the same from its string, from latin1 bytes and from the restored-id text (three code paths, one value)', () => {
+    let x = 99;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-';
+    for (let k = 0; k < 500; k++) {
+      const id = Array.from({ length: 1 + rnd(36) }, () => alphabet[rnd(alphabet.length)]).join('');
+      const account = rnd(100_000);
+      const bytes = Buffer.from(`xy${id}z`, 'latin1');
+      expect(clOrdHashBytes(account, bytes, 2, 2 + id.length)).toBe(clOrdHash(account, id));
+      // a restored id: [length char, id] inside the snapshot's text, read through the store
+      const store = new OrderStore(4);
+      const slot = store.alloc();
+      store.setAccountIdx(slot, account);
+      const text = `${String.fromCharCode(3)}abc${String.fromCharCode(id.length)}${id}`;
+      store.setRestoredClOrdId(slot, text, 4);
+      const idx = new ClOrdIndex(store, 8);
+      idx.insert(slot);
+      expect(idx.find(account, id)).toBe(slot);
+      expect(store.clOrdIdOf(slot)).toBe(id);
+    }
   });
 });
 

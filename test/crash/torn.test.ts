@@ -23,6 +23,7 @@ import { GatewayPort } from '../../src/sequencer/gatewayPort.js';
 import { SequencerHost, type SequencerConfig } from '../../src/sequencer/host.js';
 import { EXIT_CORRUPT, replayMain } from '../../tools/cli/replay.js';
 import { cleanReplay, indexJournal, rng, seedFromEnv, type RecordPlace } from './verify.js';
+import { type Body, twoTraderSetup } from '../sequencer/setup.js';
 
 const SEED = seedFromEnv('SEQEX_TORN_SEED');
 const dirs: string[] = [];
@@ -62,7 +63,6 @@ async function stop(h: SequencerHost): Promise<{ lastSeq: number; stateHash: str
   return within(h.stop(), 20_000, () => `stop (host failure: ${h.failure?.stack ?? 'none'})`);
 }
 
-type Body<C = Command> = C extends Command ? Omit<C, 'seq' | 'tsUs'> : never;
 
 /**
  * Submits commands from gateway 0, at most `window` unanswered (small journal batches, so 16 KiB
@@ -85,17 +85,7 @@ async function run(h: SequencerHost, cmds: Body[], window = 40): Promise<[number
   return cmds.map((_, i) => got.get(i + 1)!);
 }
 
-const SETUP: Body[] = [
-  { type: 'addAsset', asset: 'USD', decimals: 2 },
-  { type: 'addAsset', asset: 'AAPL', decimals: 0 },
-  { type: 'addSymbol', config: { symbol: 'AAPL', base: 'AAPL', quote: 'USD', tickSize: '0.01', lotSize: '1', maxQty: '1000000', maxNotional: '100000000' } },
-  { type: 'createAccount', name: 'alice' },
-  { type: 'createAccount', name: 'bob' },
-  { type: 'deposit', accountId: 1, asset: 'USD', amountMinor: 1_000_000_000_000, transferId: 'a-usd' },
-  { type: 'deposit', accountId: 2, asset: 'AAPL', amountMinor: 1_000_000_000, transferId: 'b-aapl' },
-  { type: 'deposit', accountId: 1, asset: 'AAPL', amountMinor: 1_000_000_000, transferId: 'a-aapl' },
-  { type: 'deposit', accountId: 2, asset: 'USD', amountMinor: 1_000_000_000_000, transferId: 'b-usd' },
-];
+const SETUP = twoTraderSetup(1_000_000_000_000, 1_000_000_000);
 
 const order = (i: number): Body => ({
   type: 'newOrder',

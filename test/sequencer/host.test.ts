@@ -22,8 +22,8 @@ import { SequencerHost, type SequencerConfig } from '../../src/sequencer/host.js
 import { decodeOutput } from '../../src/sequencer/outputCodec.js';
 import { EXIT_OK, replayMain } from '../../tools/cli/replay.js';
 import { cleanReplay } from '../crash/verify.js';
+import { type Body, twoTraderSetup } from './setup.js';
 
-type Body<C = Command> = C extends Command ? Omit<C, 'seq' | 'tsUs'> : never;
 
 interface Response {
   corr: number;
@@ -37,17 +37,7 @@ interface Response {
 
 const ALICE = 1;
 const BOB = 2;
-const SETUP: Body[] = [
-  { type: 'addAsset', asset: 'USD', decimals: 2 },
-  { type: 'addAsset', asset: 'AAPL', decimals: 0 },
-  { type: 'addSymbol', config: { symbol: 'AAPL', base: 'AAPL', quote: 'USD', tickSize: '0.01', lotSize: '1', maxQty: '1000000', maxNotional: '100000000' } },
-  { type: 'createAccount', name: 'alice' },
-  { type: 'createAccount', name: 'bob' },
-  { type: 'deposit', accountId: ALICE, asset: 'USD', amountMinor: 100_000_000_000, transferId: 'a-usd' },
-  { type: 'deposit', accountId: ALICE, asset: 'AAPL', amountMinor: 1_000_000, transferId: 'a-aapl' },
-  { type: 'deposit', accountId: BOB, asset: 'USD', amountMinor: 100_000_000_000, transferId: 'b-usd' },
-  { type: 'deposit', accountId: BOB, asset: 'AAPL', amountMinor: 1_000_000, transferId: 'b-aapl' },
-];
+const SETUP = twoTraderSetup(100_000_000_000, 1_000_000);
 
 const limit = (accountId: number, side: 1 | 2, qtyLots: number, priceTicks: number, clOrdId: string): Body => ({
   type: 'newOrder',
