@@ -1410,15 +1410,16 @@ export class Engine {
     return { bids: side(sym.bids), asks: side(sym.asks) };
   }
 
-  bookL3(symbol: string): { bids: L3Entry[]; asks: L3Entry[] } | null {
+  /** every resting order in priority order, at most `limit` a side */
+  bookL3(symbol: string, limit = Number.MAX_SAFE_INTEGER): { bids: L3Entry[]; asks: L3Entry[] } | null {
     const i = this.symbolByName.get(symbol);
     if (i === undefined) return null;
     const sym = this.symbols[i]!;
     const s = this.store;
     const side = (b: BookSide) => {
       const out: L3Entry[] = [];
-      for (let k = 0; k < b.n; k++)
-        for (let o = this.levels.head[b.levelAt(k)]!; o !== NIL; o = s.next(o))
+      for (let k = 0; k < b.n && out.length < limit; k++)
+        for (let o = this.levels.head[b.levelAt(k)]!; o !== NIL && out.length < limit; o = s.next(o))
           out.push({ orderId: s.orderId(o), priceTicks: s.priceTicks(o), qtyLots: s.qtyLots(o) - s.filledLots(o) });
       return out;
     };

@@ -25,6 +25,8 @@ export const enum CmdType {
   SET_ACCOUNT_LIMITS = 22,
   DEPOSIT = 23,
   WITHDRAW = 24,
+  /** a read-only query (queries.ts): answered from the engine, never journaled or applied */
+  QUERY = 64,
 }
 
 const ADMIN_TYPES: Record<string, CmdType> = {

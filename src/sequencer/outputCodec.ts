@@ -258,6 +258,23 @@ export interface Output {
 
 const scratch = new EventLog(1 << 10);
 
+/** The string table of a frame with no event records: a query's answer (JSON in chunks, joined). */
+export function decodeAnswerText(v: RingViews, at: number): string {
+  const f = v.f64;
+  const o = at >> 3;
+  const n = f[o + 3]!;
+  const stringCount = f[o + 4]!;
+  const buf = bufferOf(v);
+  let p = at + (OUTPUT_HEADER_FLOATS + n) * 8;
+  let text = '';
+  for (let i = 0; i < stringCount; i++) {
+    const len = buf.readUInt16LE(p);
+    text += buf.toString('utf8', p + 2, p + 2 + len);
+    p += 2 + len;
+  }
+  return text;
+}
+
 /** Reads a frame written by `writeOutput` (bytes is the payload length). */
 export function decodeOutput(v: RingViews, at: number, bytes: number): Output {
   const f = v.f64;

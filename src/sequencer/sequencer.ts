@@ -18,6 +18,7 @@ import { CmdType, decodeCommand } from './codec.js';
 import { SequencerControl } from './control.js';
 import { outputBytes, responseBytes, responseEvents, SOURCE_SEQUENCER, writeOutput, writeOutputParts, writeResponse } from './outputCodec.js';
 import { EventLog } from '../engine/events.js';
+import { QUERY_LIMITS, QueryAnswerer } from './queries.js';
 import type { Command } from '../engine/commands.js';
 
 export const INBOUND_HEADER_BYTES = 8;
@@ -58,6 +59,7 @@ export class Sequencer {
   private readonly onFrame: (type: number, at: number, bytes: number) => void;
   /** the current command's response (its sender's events), reused */
   private readonly response = new EventLog(1 << 10);
+  private readonly queries: QueryAnswerer;
 
   constructor(
     private readonly engine: Engine,
@@ -70,7 +72,8 @@ export class Sequencer {
     this.maxBatch = options.maxBatch ?? 4096;
     this.clockUs = options.clockUs ?? wallClockUs;
     this.cpPos = new Int32Array(CHECKPOINTS * (1 + rings.outbound.length));
-    this.onFrame = (type, at, bytes) => this.sequence(type, at, bytes);
+    this.onFrame = (type, at, bytes) => (type === CmdType.QUERY ? this.query(at, bytes) : this.sequence(type, at, bytes));
+    this.queries = new QueryAnswerer(engine);
     control.sequencedSeq = this.lastSeq;
     control.releasedSeq = this.lastSeq;
   }
@@ -85,7 +88,8 @@ export class Sequencer {
     const control = this.control;
     for (;;) {
       const n = this.turn();
-      if (n > 0) continue;
+      // query answers (no command) are released on the next turn: do not sleep on them
+      if (n > 0 || this.turnOutputs > 0) continue;
       if (control.stopRequested && !inbound.hasFrame()) break;
       if (control.journalFailed) throw new Error('journal thread failed: the sequencer stops (nothing unjournaled was released)');
       const held = this.cpHead !== this.cpTail;
@@ -148,6 +152,35 @@ export class Sequencer {
     this.engine.events.clear();
     const code = this.engine.apply(cmd);
     this.publish(cmd, type, seq, tsUs, code, source, correlation);
+  }
+
+  /**
+   * A gateway's read-only query: answered from the engine as it stands after the commands before
+   * it, not journaled, and held like any output until the seq it reflects is durable.
+   */
+  private query(at: number, bytes: number): void {
+    const v = this.rings.inbound.v;
+    const source = v.i32[at >> 2]!;
+    const correlation = v.i32[(at >> 2) + 1]!;
+    const log = this.engine.events;
+    log.clear();
+    if (bytes < INBOUND_HEADER_BYTES || bytes - INBOUND_HEADER_BYTES > QUERY_LIMITS.maxQueryBytes) {
+      this.control.recordMalformed();
+      this.respond(source, correlation, this.lastSeq, this.batchTsUs, Code.INVALID_REQUEST);
+      return;
+    }
+    const text = Buffer.from(v.bytes.buffer, v.bytes.byteOffset + at + INBOUND_HEADER_BYTES, bytes - INBOUND_HEADER_BYTES).toString('utf8');
+    const answer = this.queries.answer(text);
+    // frame strings carry a Uint16 length: the JSON goes in chunks of at most 16,384 UTF-16 units (< 64 KiB of UTF-8)
+    const json = answer.json;
+    for (let i = 0; i < json.length; ) {
+      let end = Math.min(json.length, i + 16_384);
+      const last = json.charCodeAt(end - 1);
+      if (end < json.length && last >= 0xd800 && last <= 0xdbff) end--; // keep a surrogate pair whole
+      log.str(json.slice(i, end));
+      i = end;
+    }
+    this.respond(source, correlation, this.lastSeq, this.batchTsUs, answer.code);
   }
 
   /** Clock tick: a journaled command like any other, so expiry and sessions replay exactly. */

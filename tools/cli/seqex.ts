@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `seqex` command line. Subcommands arrive with the issues that build them (serve, standby
- * come with issues 3 and 4); today: replay, journal-info, version and the engine benchmark.
+ * The `seqex` command line: serve, replay, journal-info, version and the engine benchmark
+ * (standby comes with the replication issue).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { journalInfoMain, replayMain } from './replay.js';
+import { serveMain } from './serve.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
@@ -15,6 +16,10 @@ const root = join(here, '..', '..', '..');
 const USAGE = `usage: seqex <command>
 
 commands:
+  serve [--config FILE] [--data-dir DIR] [--port N] [--host ADDR] [--gateways N] [--durability fsync|batch|none]
+                 run the exchange (REST on port 8080 by default, data in journal/); SEQEX_* env
+                 variables override the file, flags override both; prints the admin token and
+                 the demo account's API key; SIGINT / SIGTERM stop it cleanly
   replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair] [--events FILE]
                  rebuild the engine from snapshot + journal: records, last seq, rate, state hash;
                  --verify checks invariants and that the journal reproduces the snapshot's hash;
@@ -27,9 +32,11 @@ commands:
   help           this text
 `;
 
-function main(argv: string[]): number {
+function main(argv: string[]): number | Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
+    case 'serve':
+      return serveMain(rest);
     case 'version':
     case '--version': {
       const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -55,4 +62,8 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+void Promise.resolve(main(process.argv.slice(2))).then((code) => {
+  process.exitCode = code;
+  // serve leaves threads behind only if a stop failed: do not hang on them
+  if (process.argv[2] === 'serve') process.exit(code);
+});

@@ -1,0 +1,132 @@
+/**
+ * A gateway thread's requests to the sequencer as promises: each command or query goes on the
+ * inbound ring with a fresh correlation id; the answer comes back on this gateway's outbound ring
+ * (released only once durable) and settles the promise. One pump per thread waits on the ring
+ * with Atomics.waitAsync, so the uWS event loop never blocks.
+ *
+ * A full inbound ring is `OVERLOADED` at once; an answer that does not come within
+ * `timeoutMs` settles as `TIMEOUT` (the outcome is unknown: SPEC's 5xx "query by clOrdId").
+ */
+import type { Command } from '../engine/commands.js';
+import type { DecodedEvent } from '../engine/events.js';
+import { CmdType } from '../sequencer/codec.js';
+import { GatewayPort } from '../sequencer/gatewayPort.js';
+import { decodeAnswerText } from '../sequencer/outputCodec.js';
+import type { Query } from '../sequencer/queries.js';
+
+export interface CommandReply {
+  kind: 'reply';
+  seq: number;
+  tsUs: number;
+  code: number;
+  /** the sender's own events: its execution reports, a cancel reject, a reject with its message */
+  events: DecodedEvent[];
+}
+
+export interface QueryReply {
+  kind: 'answer';
+  /** the last seq the answer reflects */
+  seq: number;
+  code: number;
+  json: string;
+}
+
+export type Failure = { kind: 'overloaded' } | { kind: 'timeout' } | { kind: 'stopped' };
+
+interface Pending {
+  resolve: (r: CommandReply | QueryReply | Failure) => void;
+  isQuery: boolean;
+  deadlineMs: number;
+  /** events of earlier parts of a multi-frame answer */
+  events: DecodedEvent[] | null;
+}
+
+const MAX_CORRELATION = 0x7fffffff;
+
+export class Dispatcher {
+  private readonly port: GatewayPort;
+  private readonly pending = new Map<number, Pending>();
+  private nextCorrelation = 1;
+  private running = true;
+  private readonly queryBytes = new Uint8Array(8192);
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    source: number,
+    inboundSab: SharedArrayBuffer,
+    outboundSab: SharedArrayBuffer,
+    private readonly timeoutMs = 10_000,
+  ) {
+    this.port = new GatewayPort(source, inboundSab, outboundSab);
+    this.timer = setInterval(() => this.expire(), 250);
+    this.timer.unref();
+    void this.pump();
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  command(cmd: Command): Promise<CommandReply | Failure> {
+    return this.send(false, (c) => this.port.submit(cmd, c)) as Promise<CommandReply | Failure>;
+  }
+
+  query(q: Query): Promise<QueryReply | Failure> {
+    const n = Buffer.from(this.queryBytes.buffer).write(JSON.stringify(q), 'utf8');
+    if (n >= this.queryBytes.length - 4) return Promise.resolve({ kind: 'overloaded' }); // never: queries are small
+    return this.send(true, (c) => this.port.submitEncoded(CmdType.QUERY, this.queryBytes, n, c)) as Promise<QueryReply | Failure>;
+  }
+
+  private send(isQuery: boolean, submit: (correlation: number) => boolean): Promise<CommandReply | QueryReply | Failure> {
+    if (!this.running) return Promise.resolve({ kind: 'stopped' });
+    const correlation = this.nextCorrelation;
+    this.nextCorrelation = correlation === MAX_CORRELATION ? 1 : correlation + 1;
+    if (!submit(correlation)) return Promise.resolve({ kind: 'overloaded' });
+    return new Promise((resolve) => {
+      this.pending.set(correlation, { resolve, isQuery, deadlineMs: performance.now() + this.timeoutMs, events: null });
+    });
+  }
+
+  private async pump(): Promise<void> {
+    const onFrame = (correlation: number, seq: number, code: number, more: boolean, at: number) => this.settle(correlation, seq, code, more, at);
+    while (this.running) {
+      if (this.port.poll(onFrame) > 0) continue;
+      await this.port.waitForResponseAsync(100);
+    }
+  }
+
+  private settle(correlation: number, seq: number, code: number, more: boolean, at: number): void {
+    const p = this.pending.get(correlation);
+    if (p === undefined) return; // timed out already
+    if (p.isQuery) {
+      this.pending.delete(correlation);
+      p.resolve({ kind: 'answer', seq, code, json: decodeAnswerText(this.port.outbound.v, at) });
+      return;
+    }
+    const out = this.port.decode(at);
+    const events = p.events === null ? out.events : p.events.concat(out.events);
+    if (more) {
+      p.events = events;
+      return;
+    }
+    this.pending.delete(correlation);
+    p.resolve({ kind: 'reply', seq, tsUs: out.tsUs, code, events });
+  }
+
+  private expire(): void {
+    const now = performance.now();
+    // insertion order = deadline order (one timeout for all)
+    for (const [c, p] of this.pending) {
+      if (p.deadlineMs > now) break;
+      this.pending.delete(c);
+      p.resolve({ kind: 'timeout' });
+    }
+  }
+
+  stop(): void {
+    this.running = false;
+    clearInterval(this.timer);
+    for (const p of this.pending.values()) p.resolve({ kind: 'stopped' });
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Worker entry of one gateway thread: its own uWS App on the shared port (the kernel spreads
+ * connections over the threads with SO_REUSEPORT), the REST routes, and its pair of rings to the
+ * sequencer. No business state lives here: only caches of immutable reference data and of API
+ * key → account. The main thread owns status, snapshots and metrics (asked by message).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { us_listen_socket } from 'uWebSockets.js';
+import { KeyCache, RateLimiter } from './auth.js';
+import { Directory } from './directory.js';
+import { Dispatcher } from './dispatcher.js';
+import { Router } from './http.js';
+import { GatewayMetrics } from './metrics.js';
+import { registerRest, type HostLink } from './rest.js';
+import { loadUws } from './uws.js';
+import { SequencerControl } from '../sequencer/control.js';
+
+export interface GatewayThreadData {
+  index: number;
+  /** source id on the inbound ring (= index of its outbound ring) */
+  source: number;
+  host: string;
+  port: number;
+  inboundSab: SharedArrayBuffer;
+  outboundSab: SharedArrayBuffer;
+  controlSab: SharedArrayBuffer;
+  metricsSab: SharedArrayBuffer;
+  adminTokenHashHex: string;
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+}
+
+/** Messages between a gateway thread and the main thread. */
+export type ToGateway = { type: 'stop' } | { type: 'reply'; id: number; value: unknown };
+export type FromGateway =
+  | { type: 'listening'; port: number; binary: string }
+  | { type: 'listenFailed'; message: string }
+  | { type: 'ask'; id: number; what: 'status' | 'snapshot' | 'metrics' }
+  | { type: 'log'; line: string }
+  | { type: 'stopped' };
+
+const data = workerData as GatewayThreadData;
+const port = parentPort!;
+const send = (m: FromGateway) => port.postMessage(m);
+const log = (line: string) => send({ type: 'log', line });
+
+const { uws, binary } = loadUws();
+const control = new SequencerControl(data.controlSab);
+const metrics = new GatewayMetrics(data.metricsSab, data.index);
+const dispatcher = new Dispatcher(data.source, data.inboundSab, data.outboundSab, data.requestTimeoutMs);
+const directory = new Directory(dispatcher);
+
+let asks = 0;
+const waiting = new Map<number, (v: unknown) => void>();
+const ask = <T>(what: 'status' | 'snapshot' | 'metrics'): Promise<T> =>
+  new Promise((resolve) => {
+    const id = ++asks;
+    waiting.set(id, resolve as (v: unknown) => void);
+    send({ type: 'ask', id, what });
+  });
+
+const host: HostLink = {
+  status: () => ask('status'),
+  snapshot: () => ask('snapshot'),
+  metrics: () => ask('metrics'),
+  healthy: () => !control.stopRequested && !control.journalFailed,
+};
+
+const app = uws.App();
+const router = new Router(app, {
+  maxBodyBytes: data.maxBodyBytes,
+  log,
+  onAnswer: (status, startedMs) => metrics.answer(status, performance.now() - startedMs),
+});
+registerRest(router, {
+  dispatcher,
+  directory,
+  keys: new KeyCache(dispatcher),
+  limiter: new RateLimiter(data.rateLimitPerSec, data.rateLimitBurst),
+  adminTokenHash: Buffer.from(data.adminTokenHashHex, 'hex'),
+  host,
+});
+
+let listenSocket: us_listen_socket | null = null;
+app.listen(data.host, data.port, (s) => {
+  if (s === false) {
+    send({ type: 'listenFailed', message: `cannot listen on ${data.host}:${data.port}` });
+    return;
+  }
+  listenSocket = s;
+  send({ type: 'listening', port: uws.us_socket_local_port(s), binary });
+});
+
+port.on('message', (m: ToGateway) => {
+  if (m.type === 'reply') {
+    waiting.get(m.id)?.(m.value);
+    waiting.delete(m.id);
+    return;
+  }
+  if (m.type === 'stop') void stop();
+});
+
+/** Stop accepting, let requests in flight get their (durable) answers, then close everything. */
+async function stop(): Promise<void> {
+  if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
+  listenSocket = null;
+  const deadline = performance.now() + 5_000;
+  while (dispatcher.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // answers are written through uWS corks: give the loop a turn to flush them
+  await new Promise((r) => setTimeout(r, 10));
+  dispatcher.stop();
+  send({ type: 'stopped' });
+}

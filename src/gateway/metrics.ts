@@ -1,0 +1,99 @@
+/**
+ * Counters the gateway threads share with the main thread, which renders `/metrics` (Prometheus
+ * text). Each gateway writes only its own slot of one SharedArrayBuffer (no locks: a single writer
+ * per word, readers tolerate a value a moment old); latency is a power-of-two histogram in µs.
+ */
+import { FSYNC_BUCKETS, type SequencerControl } from '../sequencer/control.js';
+
+const LATENCY_BUCKETS = 24;
+const enum Slot {
+  ANSWERS_2XX = 0,
+  ANSWERS_4XX = 1,
+  ANSWERS_429 = 2,
+  ANSWERS_5XX = 3,
+  LATENCY_US_SUM = 4,
+  HIST = 5,
+}
+const SLOT_FLOATS = Slot.HIST + LATENCY_BUCKETS;
+
+export class GatewayMetrics {
+  private readonly f: Float64Array;
+
+  static create(gateways: number): SharedArrayBuffer {
+    return new SharedArrayBuffer(gateways * SLOT_FLOATS * 8);
+  }
+
+  constructor(sab: SharedArrayBuffer, index: number) {
+    this.f = new Float64Array(sab, index * SLOT_FLOATS * 8, SLOT_FLOATS);
+  }
+
+  answer(status: number, ms: number): void {
+    const f = this.f;
+    if (status < 400) f[Slot.ANSWERS_2XX]!++;
+    else if (status === 429) f[Slot.ANSWERS_429]!++;
+    else if (status < 500) f[Slot.ANSWERS_4XX]!++;
+    else f[Slot.ANSWERS_5XX]!++;
+    const us = ms * 1000;
+    f[Slot.LATENCY_US_SUM] = f[Slot.LATENCY_US_SUM]! + us;
+    f[Slot.HIST + (us < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us))))]!++;
+  }
+
+  read(): { answers: Record<string, number>; latencyUsSum: number; hist: number[] } {
+    const f = this.f;
+    return {
+      answers: { '2xx': f[Slot.ANSWERS_2XX]!, '4xx': f[Slot.ANSWERS_4XX]!, '429': f[Slot.ANSWERS_429]!, '5xx': f[Slot.ANSWERS_5XX]! },
+      latencyUsSum: f[Slot.LATENCY_US_SUM]!,
+      hist: Array.from(f.subarray(Slot.HIST, Slot.HIST + LATENCY_BUCKETS)),
+    };
+  }
+}
+
+/** A Prometheus histogram from power-of-two µs buckets (bucket k holds [2^k, 2^(k+1)) µs), in seconds. */
+function histogram(name: string, help: string, hist: number[], sumSeconds: number): string[] {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+  let cum = 0;
+  for (let k = 0; k < hist.length; k++) {
+    cum += hist[k]!;
+    lines.push(`${name}_bucket{le="${(2 ** (k + 1) / 1e6).toPrecision(6)}"} ${cum}`);
+  }
+  lines.push(`${name}_bucket{le="+Inf"} ${cum}`, `${name}_sum ${sumSeconds}`, `${name}_count ${cum}`);
+  return lines;
+}
+
+export interface ProcessFacts {
+  role: string;
+  uptimeSeconds: number;
+  connections?: number;
+}
+
+export function renderMetrics(control: SequencerControl, gateways: GatewayMetrics[], facts: ProcessFacts): string {
+  const s = control.stats();
+  const out: string[] = [];
+  const gauge = (name: string, help: string, v: number, type = 'gauge') => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${v}`);
+  gauge('seqex_up', 'the sequencer is running', control.stopRequested || control.journalFailed ? 0 : 1);
+  gauge('seqex_is_primary', 'this process is the primary', facts.role === 'primary' ? 1 : 0);
+  gauge('seqex_uptime_seconds', 'seconds since start', facts.uptimeSeconds);
+  gauge('seqex_sequenced_seq', 'last seq given to a command', s.sequencedSeq);
+  gauge('seqex_durable_seq', 'last seq on disk (fdatasync done)', s.durableSeq);
+  gauge('seqex_released_seq', 'last seq whose outputs were released', s.releasedSeq);
+  gauge('seqex_snapshot_seq', 'seq of the newest snapshot', s.snapshotSeq);
+  gauge('seqex_commands_total', 'commands sequenced since start', s.commands, 'counter');
+  gauge('seqex_batches_total', 'sequencer batches since start', s.batches, 'counter');
+  gauge('seqex_malformed_total', 'inbound frames refused as malformed', s.malformed, 'counter');
+  gauge('seqex_journal_bytes_total', 'bytes appended to the journal since start', s.journalBytes, 'counter');
+  const fsync = control.fsyncHistogram();
+  out.push(...histogram('seqex_fsync_seconds', 'journal fdatasync latency', fsync.slice(0, FSYNC_BUCKETS), (s.fsyncUsMean * s.fsyncs) / 1e6));
+  out.push('# HELP seqex_http_answers_total REST answers by status class', '# TYPE seqex_http_answers_total counter');
+  const hist = new Array<number>(LATENCY_BUCKETS).fill(0);
+  let sum = 0;
+  const totals: Record<string, number> = {};
+  for (const g of gateways) {
+    const r = g.read();
+    for (const [k, v] of Object.entries(r.answers)) totals[k] = (totals[k] ?? 0) + v;
+    r.hist.forEach((v, k) => (hist[k]! += v));
+    sum += r.latencyUsSum;
+  }
+  for (const [k, v] of Object.entries(totals)) out.push(`seqex_http_answers_total{class="${k}"} ${v}`);
+  out.push(...histogram('seqex_http_request_seconds', 'REST request latency, received to answered (ack latency of orders)', hist, sum / 1e6));
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,481 @@
+/**
+ * The REST API of SPEC §3 whose data lives in the engine: orders, account, reference data, the
+ * book, admin, health and metrics. Each handler validates (strictly: unknown fields are errors),
+ * turns decimals into integers with the symbol's grid, sends one command or query to the
+ * sequencer and answers only when that answer is released, i.e. durable.
+ *
+ * Not here yet (they need the report database and the market-data worker of the next issues):
+ * closed orders in /v1/orders, /v1/execution, trades and candles history, the ticker's day
+ * statistics. They answer a 400 that says so.
+ */
+import { Code, TRADING_STATE_NAMES, TradingState } from '../domain/codes.js';
+import type { Command } from '../engine/commands.js';
+import type { DecodedEvent } from '../engine/events.js';
+import type { OrderView } from '../engine/engine.js';
+import { adminTokenMatches, type KeyCache, newApiKey, hashKey, type RateLimiter } from './auth.js';
+import type { CommandReply, Dispatcher, Failure, QueryReply } from './dispatcher.js';
+import type { Directory, SymbolInfo } from './directory.js';
+import { ApiError } from './errors.js';
+import type { Answer, Request, Router } from './http.js';
+import { JsonError, JsonNumber, parseJson, type JsonValue } from './json.js';
+import { asObject, cancelCommand, clOrdIdField, codeName, orderFromReports, orderFromView, parseNewOrder, parseOrderId, parseReplace } from './orders.js';
+import type { Query } from '../sequencer/queries.js';
+
+/** What the REST handlers need from the process around them (the main thread owns these). */
+export interface HostLink {
+  status(): Promise<Record<string, unknown>>;
+  snapshot(): Promise<Record<string, unknown>>;
+  metrics(): Promise<string>;
+  healthy(): boolean;
+}
+
+export interface RestContext {
+  dispatcher: Dispatcher;
+  directory: Directory;
+  keys: KeyCache;
+  limiter: RateLimiter;
+  adminTokenHash: Buffer;
+  host: HostLink;
+}
+
+const ORDERS_PAGE_MAX = 1000;
+
+export function registerRest(router: Router, ctx: RestContext): void {
+  const { dispatcher, directory } = ctx;
+
+  // ---------------------------------------------------------------- helpers bound to ctx
+
+  const account = async (req: Request): Promise<number> => {
+    const key = bearer(req);
+    const id = await ctx.keys.account(key);
+    if (id === undefined) throw new ApiError('OVERLOADED', 'the exchange did not answer in time');
+    if (id === null) throw new ApiError(Code.UNAUTHORIZED, 'missing or unknown API key (Authorization: Bearer <apiKey>)');
+    limit(ctx, `k${id}`);
+    return id;
+  };
+
+  const admin = (req: Request): void => {
+    const token = bearer(req);
+    if (!adminTokenMatches(token, ctx.adminTokenHash)) throw new ApiError(Code.UNAUTHORIZED, 'missing or wrong admin token');
+    limit(ctx, 'admin');
+  };
+
+  const command = async (cmd: Command): Promise<CommandReply> => settle(await dispatcher.command(cmd));
+  const query = async (q: Query): Promise<QueryReply> => settle(await dispatcher.query(q));
+
+  // ---------------------------------------------------------------- orders
+
+  router.post('/v1/order', async (req) => {
+    const accountId = await account(req);
+    const cmd = await parseNewOrder(body(req), accountId, directory);
+    const r = await command(cmd);
+    const orderId = newestOrderId(r.events);
+    const order = orderFromReports(r.events, orderId, r.seq, directory, r.code);
+    if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r), order === null ? undefined : { order });
+    if (order === null) throw new Error('accepted order without an execution report');
+    const replay = r.events.some((e) => e.event === 'exec' && e.orderId === orderId && e.execType === 9);
+    return replay ? { status: 200, body: order, headers: { 'idempotent-replay': 'true' } } : { status: 201, body: order };
+  });
+
+  const cancel = async (accountId: number, orderId: number | undefined, clOrdId: string | undefined): Promise<Answer> => {
+    const r = await command(cancelCommand(accountId, orderId, clOrdId));
+    if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r));
+    const target = orderId ?? newestOrderId(r.events);
+    const order = orderFromReports(r.events, target, r.seq, directory);
+    return { status: 200, body: order };
+  };
+
+  router.del('/v1/order/:orderId', async (req) => {
+    const accountId = await account(req);
+    const orderId = pathOrderId(req);
+    return cancel(accountId, orderId, undefined);
+  });
+
+  router.del('/v1/order', async (req) => {
+    const accountId = await account(req);
+    const clOrdId = clOrdIdField(req.query.get('clOrdId') ?? undefined);
+    if (clOrdId === undefined) throw new ApiError(Code.INVALID_REQUEST, 'give the order id in the path or ?clOrdId=');
+    return cancel(accountId, undefined, clOrdId);
+  });
+
+  router.patch('/v1/order/:orderId', async (req) => {
+    const accountId = await account(req);
+    const orderId = pathOrderId(req);
+    const raw = body(req);
+    // the symbol's grid reads the new qty / price: ask the order's symbol first (it never changes)
+    const found = await query({ q: 'order', accountId, orderId });
+    if (found.code !== Code.OK) throw new ApiError(found.code, 'order not found');
+    const sym = await directory.findSymbol((JSON.parse(found.json) as OrderView).symbol);
+    if (sym === undefined) throw new Error('order of an unknown symbol');
+    const r = await command(parseReplace(raw, accountId, orderId, sym));
+    if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r));
+    return { status: 200, body: orderFromReports(r.events, orderId, r.seq, directory) };
+  });
+
+  router.del('/v1/orders', async (req) => {
+    const accountId = await account(req);
+    const symbol = optionalSymbol(req);
+    if (symbol !== undefined && (await directory.findSymbol(symbol)) === undefined) throw new ApiError(Code.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
+    const r = await command({ type: 'massCancel', seq: 0, tsUs: 0, accountId, symbol });
+    if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r));
+    const canceled = r.events.filter((e) => e.event === 'exec' && e.execType === 3).map((e) => e.orderId as number);
+    return { status: 200, body: { canceled: canceled.length, orderIds: canceled, seq: r.seq } };
+  });
+
+  const getOrder = async (accountId: number, q: Query): Promise<Answer> => {
+    const r = await query(q);
+    if (r.code !== Code.OK) throw new ApiError(Code.NOT_FOUND, 'order not found');
+    const view = JSON.parse(r.json) as OrderView;
+    if (view.accountId !== accountId) throw new ApiError(Code.NOT_FOUND, 'order not found');
+    await directory.findSymbol(view.symbol);
+    return { status: 200, body: orderFromView(view, directory) };
+  };
+
+  router.get('/v1/order/:orderId', async (req) => {
+    const accountId = await account(req);
+    return getOrder(accountId, { q: 'order', accountId, orderId: pathOrderId(req) });
+  });
+
+  router.get('/v1/order', async (req) => {
+    const accountId = await account(req);
+    const clOrdId = clOrdIdField(req.query.get('clOrdId') ?? undefined);
+    if (clOrdId === undefined) throw new ApiError(Code.INVALID_REQUEST, 'give the order id in the path or ?clOrdId=');
+    return getOrder(accountId, { q: 'order', accountId, clOrdId });
+  });
+
+  router.get('/v1/orders', async (req) => {
+    const accountId = await account(req);
+    const status = req.query.get('status') ?? 'open';
+    if (status !== 'open' && status !== 'closed' && status !== 'all') throw new ApiError(Code.INVALID_REQUEST, 'status must be open, closed or all');
+    if (status !== 'open') throw new ApiError(Code.INVALID_REQUEST, 'closed orders come from the report database, which this build does not have yet: use status=open');
+    const symbol = optionalSymbol(req);
+    const limitText = req.query.get('limit');
+    const limit = limitText === null ? 100 : /^[1-9]\d{0,3}$/.test(limitText) && Number(limitText) <= ORDERS_PAGE_MAX ? Number(limitText) : -1;
+    if (limit < 0) throw new ApiError(Code.INVALID_REQUEST, `limit must be 1..${ORDERS_PAGE_MAX}`);
+    const cursor = req.query.get('cursor');
+    const after = cursor === null || cursor === '' ? 0 : parseOrderId(cursor);
+    if (after === null) throw new ApiError(Code.INVALID_REQUEST, 'bad cursor');
+    const r = await query({ q: 'openOrders', accountId, symbol, afterOrderId: after, limit });
+    const page = JSON.parse(r.json) as { orders: OrderView[]; more: boolean };
+    for (const o of page.orders) await directory.findSymbol(o.symbol);
+    const orders = page.orders.map((o) => orderFromView(o, directory));
+    const last = page.orders[page.orders.length - 1];
+    return { status: 200, body: { orders, nextCursor: page.more && last !== undefined ? String(last.orderId) : null, seq: r.seq } };
+  });
+
+  router.get('/v1/execution', async (req) => {
+    await account(req);
+    throw new ApiError(Code.INVALID_REQUEST, 'fills history comes from the report database, which this build does not have yet');
+  });
+
+  router.get('/v1/account', async (req) => {
+    const accountId = await account(req);
+    const r = await query({ q: 'account', accountId });
+    if (r.code !== Code.OK) throw new ApiError(r.code, 'account not found');
+    const a = JSON.parse(r.json) as {
+      accountId: number;
+      name: string;
+      enabled: boolean;
+      maxOpenOrders: number;
+      openOrders: number;
+      dailyQtyLimitsLots: Record<string, number>;
+      balances: { asset: string; totalMinor: number; reservedMinor: number; availableMinor: number }[];
+    };
+    const balances = [];
+    for (const b of a.balances) {
+      const asset = await directory.findAsset(b.asset);
+      if (asset === undefined) continue;
+      balances.push({ asset: b.asset, total: asset.unit.format(b.totalMinor), available: asset.unit.format(b.availableMinor), reserved: asset.unit.format(b.reservedMinor) });
+    }
+    const dailyQtyLimits: Record<string, string> = {};
+    for (const [s, lots] of Object.entries(a.dailyQtyLimitsLots)) {
+      const sym = await directory.findSymbol(s);
+      if (sym !== undefined) dailyQtyLimits[s] = sym.lot.format(lots);
+    }
+    return {
+      status: 200,
+      body: { accountId: a.accountId, name: a.name, enabled: a.enabled, balances, limits: { maxOpenOrders: a.maxOpenOrders, openOrders: a.openOrders, dailyQtyLimits }, seq: r.seq },
+    };
+  });
+
+  // ---------------------------------------------------------------- reference and market data (no auth)
+
+  router.get('/v1/symbols', async (req) => {
+    limit(ctx, `ip${req.remote}`);
+    const r = await query({ q: 'symbols' });
+    const answer = JSON.parse(r.json) as { assets: { asset: string; decimals: number }[]; symbols: Record<string, unknown>[] };
+    const symbols = answer.symbols.map(({ idx: _idx, lastPxTicks: _px, state, ...config }) => ({ ...config, state: TRADING_STATE_NAMES[state as number] }));
+    return { status: 200, body: { assets: answer.assets, symbols, seq: r.seq } };
+  });
+
+  const book = async (req: Request, l3: boolean, depth?: number): Promise<{ sym: SymbolInfo; seq: number; book: BookAnswer }> => {
+    limit(ctx, `ip${req.remote}`);
+    const name = req.query.get('symbol');
+    if (name === null || name === '') throw new ApiError(Code.INVALID_REQUEST, 'symbol is required');
+    const sym = await directory.findSymbol(name);
+    if (sym === undefined) throw new ApiError(Code.UNKNOWN_SYMBOL, `unknown symbol ${name.slice(0, 40)}`);
+    const r = await query({ q: 'book', symbol: sym.symbol, depth, l3 });
+    if (r.code !== Code.OK) throw new ApiError(r.code, 'book not available');
+    return { sym, seq: r.seq, book: JSON.parse(r.json) as BookAnswer };
+  };
+
+  router.get('/v1/marketdata/ticker', async (req) => {
+    const { sym, seq, book: b } = await book(req, false, 1);
+    const bid = b.bids[0] as number[] | undefined;
+    const ask = b.asks[0] as number[] | undefined;
+    const px = (t: number | undefined) => (t === undefined || t <= 0 ? null : sym.tick.format(t));
+    return {
+      status: 200,
+      body: {
+        symbol: sym.symbol,
+        seq,
+        bidPx: px(bid?.[0]),
+        bidQty: bid === undefined ? null : sym.lot.format(bid[1]!),
+        askPx: px(ask?.[0]),
+        askQty: ask === undefined ? null : sym.lot.format(ask[1]!),
+        mid: bid !== undefined && ask !== undefined ? sym.tick.ratio(bid[0]! + ask[0]!, 2, 1) : null,
+        lastPx: px(b.lastPxTicks),
+        // day statistics come from the market-data worker (next issue)
+        lastQty: null,
+        open: null,
+        high: null,
+        low: null,
+        volume: null,
+        state: TRADING_STATE_NAMES[b.state],
+        ts: new Date().toISOString(),
+      },
+    };
+  });
+
+  router.get('/v1/marketdata/orderBook/L2', async (req) => {
+    const depthText = req.query.get('depth');
+    const depth = depthText === null ? 100 : /^[1-9]\d{0,3}$/.test(depthText) ? Number(depthText) : -1;
+    if (depth < 0) throw new ApiError(Code.INVALID_REQUEST, 'depth must be 1..9999');
+    const { sym, seq, book: b } = await book(req, false, depth);
+    const level = (l: unknown) => {
+      const [p, q, n] = l as number[];
+      return [sym.tick.format(p!), sym.lot.format(q!), n];
+    };
+    return { status: 200, body: { symbol: sym.symbol, seq, bids: b.bids.map(level), asks: b.asks.map(level) } };
+  });
+
+  router.get('/v1/marketdata/orderBook/L3', async (req) => {
+    const { sym, seq, book: b } = await book(req, true);
+    const entry = (side: string) => (e: unknown) => {
+      const o = e as { orderId: number; priceTicks: number; qtyLots: number };
+      return { orderId: o.orderId, side, px: sym.tick.format(o.priceTicks), qty: sym.lot.format(o.qtyLots) };
+    };
+    return { status: 200, body: { symbol: sym.symbol, seq, bids: b.bids.map(entry('buy')), asks: b.asks.map(entry('sell')) } };
+  });
+
+  for (const path of ['/v1/marketdata/trades', '/v1/marketdata/candles'])
+    router.get(path, () => {
+      throw new ApiError(Code.INVALID_REQUEST, 'trades and candles history come from the market-data worker, which this build does not have yet');
+    });
+
+  // ---------------------------------------------------------------- admin
+
+  const adminCommand = async (cmd: Command, okStatus = 200): Promise<{ r: CommandReply; status: number }> => {
+    const r = await command(cmd);
+    if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r));
+    return { r, status: okStatus };
+  };
+
+  router.post('/v1/admin/accounts', async (req) => {
+    admin(req);
+    const b = asObject(body(req));
+    only(b, ['name']);
+    if (typeof b.name !== 'string' || b.name.length < 1 || b.name.length > 64) throw new ApiError(Code.INVALID_REQUEST, 'name must be 1..64 characters');
+    const apiKey = newApiKey();
+    const { r } = await adminCommand({ type: 'createAccount', seq: 0, tsUs: 0, name: b.name, apiKeyHash: hashKey(apiKey) });
+    const created = r.events.find((e) => e.event === 'account');
+    return { status: 201, body: { accountId: created?.accountId, name: b.name, apiKey, seq: r.seq } };
+  });
+
+  router.post('/v1/admin/accounts/:id/:action', async (req) => {
+    admin(req);
+    const accountId = pathAccountId(req);
+    const action = req.params[1];
+    if (action === 'deposit' || action === 'withdraw') {
+      const b = asObject(body(req));
+      only(b, ['asset', 'amount', 'transferId']);
+      if (typeof b.asset !== 'string') throw new ApiError(Code.INVALID_REQUEST, 'asset is required');
+      const asset = await directory.findAsset(b.asset);
+      if (asset === undefined) throw new ApiError(Code.INVALID_REQUEST, `unknown asset ${b.asset.slice(0, 40)}`);
+      const amountMinor = asset.unit.parse(b.amount);
+      if (amountMinor === null || amountMinor <= 0) throw new ApiError(Code.INVALID_QUANTITY, `amount must be a positive decimal with at most ${asset.decimals} places`);
+      if (typeof b.transferId !== 'string') throw new ApiError(Code.INVALID_REQUEST, 'transferId is required');
+      const { r } = await adminCommand({ type: action, seq: 0, tsUs: 0, accountId, asset: asset.asset, amountMinor, transferId: b.transferId });
+      const t = r.events.find((e) => e.event === 'transfer');
+      const bal = r.events.filter((e) => e.event === 'balance').pop();
+      const replay = t?.replay === 1;
+      return {
+        status: 200,
+        body: { accountId, asset: asset.asset, amount: asset.unit.format(amountMinor), transferId: b.transferId, total: bal === undefined ? undefined : asset.unit.format(bal.total as number), seq: r.seq },
+        headers: replay ? { 'idempotent-replay': 'true' } : undefined,
+      };
+    }
+    if (action === 'disable' || action === 'enable') {
+      const { r } = await adminCommand({ type: 'setAccountEnabled', seq: 0, tsUs: 0, accountId, enabled: action === 'enable' });
+      const canceled = r.events.filter((e) => e.event === 'exec' && e.execType === 3).length;
+      return { status: 200, body: { accountId, enabled: action === 'enable', canceled, seq: r.seq } };
+    }
+    throw new ApiError(Code.NOT_FOUND, `no admin action ${action}`);
+  });
+
+  router.put('/v1/admin/accounts/:id/limits', async (req) => {
+    admin(req);
+    const accountId = pathAccountId(req);
+    const b = asObject(body(req));
+    only(b, ['maxOpenOrders', 'dailyQtyLimits']);
+    const plain = toPlain(b) as { maxOpenOrders?: number | null; dailyQtyLimits?: Record<string, string | null> };
+    const { r } = await adminCommand({ type: 'setAccountLimits', seq: 0, tsUs: 0, accountId, maxOpenOrders: plain.maxOpenOrders, dailyQtyLimits: plain.dailyQtyLimits });
+    return { status: 200, body: { accountId, seq: r.seq } };
+  });
+
+  router.post('/v1/admin/assets', async (req) => {
+    admin(req);
+    const b = toPlain(asObject(body(req))) as { asset?: unknown; decimals?: unknown };
+    const { r } = await adminCommand({ type: 'addAsset', seq: 0, tsUs: 0, asset: b.asset as string, decimals: b.decimals as number });
+    await directory.refresh(true);
+    return { status: 201, body: { asset: b.asset, decimals: b.decimals, seq: r.seq } };
+  });
+
+  router.post('/v1/admin/symbols', async (req) => {
+    admin(req);
+    const config = toPlain(asObject(body(req))) as never;
+    const { r } = await adminCommand({ type: 'addSymbol', seq: 0, tsUs: 0, config });
+    await directory.refresh(true);
+    return { status: 201, body: { symbol: (config as { symbol: string }).symbol, seq: r.seq } };
+  });
+
+  router.patch('/v1/admin/symbols/:symbol', async (req) => {
+    admin(req);
+    const changes = toPlain(asObject(body(req))) as never;
+    const { r } = await adminCommand({ type: 'updateSymbol', seq: 0, tsUs: 0, symbol: req.params[0]!, changes });
+    await directory.refresh(true);
+    return { status: 200, body: { symbol: req.params[0], seq: r.seq } };
+  });
+
+  router.post('/v1/admin/symbols/:symbol/state', async (req) => {
+    admin(req);
+    const b = asObject(body(req));
+    only(b, ['state']);
+    const state = typeof b.state === 'string' ? STATE_WORDS[b.state] : undefined;
+    if (state === undefined) throw new ApiError(Code.INVALID_REQUEST, `state must be one of ${Object.keys(STATE_WORDS).join(', ')}`);
+    const { r } = await adminCommand({ type: 'setSymbolState', seq: 0, tsUs: 0, symbol: req.params[0]!, state });
+    return { status: 200, body: { symbol: req.params[0], state: TRADING_STATE_NAMES[state], seq: r.seq } };
+  });
+
+  router.post('/v1/admin/snapshot', async (req) => {
+    admin(req);
+    return { status: 200, body: await ctx.host.snapshot() };
+  });
+
+  router.get('/v1/admin/status', async (req) => {
+    admin(req);
+    return { status: 200, body: await ctx.host.status() };
+  });
+
+  // ---------------------------------------------------------------- operations
+
+  router.get('/healthz', () => (ctx.host.healthy() ? { status: 200, body: { status: 'ok' } } : { status: 503, body: { status: 'failing' } }));
+  router.get('/metrics', async () => ({ status: 200, body: await ctx.host.metrics(), contentType: 'text/plain; version=0.0.4' }));
+
+  router.any('/*', (req) => {
+    throw new ApiError(Code.NOT_FOUND, `no route ${req.method.toUpperCase()} ${req.url}`);
+  });
+}
+
+interface BookAnswer {
+  symbol: string;
+  lastPxTicks: number;
+  state: TradingState;
+  bids: unknown[];
+  asks: unknown[];
+}
+
+const STATE_WORDS: Record<string, TradingState> = {
+  open: TradingState.OPEN,
+  halt: TradingState.HALTED,
+  halted: TradingState.HALTED,
+  close: TradingState.CLOSED,
+  closed: TradingState.CLOSED,
+  pre_open: TradingState.PRE_OPEN,
+  cancel_only: TradingState.CANCEL_ONLY,
+};
+
+function settle<T extends CommandReply | QueryReply>(r: T | Failure): T {
+  switch (r.kind) {
+    case 'overloaded':
+      throw new ApiError('OVERLOADED', 'the exchange is overloaded: retry later', undefined, { 'retry-after': '1' });
+    case 'timeout':
+      throw new ApiError('TIMEOUT', 'no answer in time: the outcome is unknown, query by clOrdId');
+    case 'stopped':
+      throw new ApiError('OVERLOADED', 'the exchange is stopping');
+    default:
+      return r;
+  }
+}
+
+function bearer(req: Request): string {
+  const h = req.authorization;
+  return h.startsWith('Bearer ') ? h.slice(7).trim() : '';
+}
+
+function limit(ctx: RestContext, key: string): void {
+  const waitMs = ctx.limiter.take(key);
+  if (waitMs > 0) throw new ApiError('RATE_LIMITED', 'too many requests', undefined, { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+}
+
+function body(req: Request): JsonValue {
+  if (req.body === '') throw new ApiError(Code.INVALID_REQUEST, 'a JSON body is required');
+  try {
+    return parseJson(req.body);
+  } catch (e) {
+    if (e instanceof JsonError) throw new ApiError(Code.INVALID_REQUEST, `malformed JSON: ${e.message}`);
+    throw e;
+  }
+}
+
+function only(b: { [k: string]: JsonValue }, fields: string[]): void {
+  for (const k of Object.keys(b)) if (!fields.includes(k)) throw new ApiError(Code.INVALID_REQUEST, `unknown field "${k.slice(0, 40)}"`);
+}
+
+function pathOrderId(req: Request): number {
+  const id = parseOrderId(req.params[0] ?? '');
+  if (id === null) throw new ApiError(Code.NOT_FOUND, 'order not found');
+  return id;
+}
+
+function pathAccountId(req: Request): number {
+  const text = req.params[0] ?? '';
+  if (!/^\d{1,12}$/.test(text)) throw new ApiError(Code.NOT_FOUND, 'account not found');
+  return Number(text);
+}
+
+function optionalSymbol(req: Request): string | undefined {
+  const s = req.query.get('symbol');
+  return s === null || s === '' ? undefined : s;
+}
+
+/** the newest order among a reply's execution reports (a new order's id is the highest) */
+function newestOrderId(events: DecodedEvent[]): number {
+  let id = 0;
+  for (const e of events) if (e.event === 'exec' && (e.orderId as number) > id) id = e.orderId as number;
+  return id;
+}
+
+function rejectMessage(r: CommandReply): string {
+  const rej = r.events.find((e) => e.event === 'reject');
+  if (rej !== undefined && typeof rej.message === 'string') return rej.message;
+  return codeName(r.code).toLowerCase().replace(/_/g, ' ');
+}
+
+/** Admin bodies for the engine's own validation: JSON numbers as numbers when integral, else as their decimal text. */
+function toPlain(v: JsonValue): unknown {
+  if (v instanceof JsonNumber) return /^-?\d+$/.test(v.text) ? Number(v.text) : v.text;
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
+  return v;
+}

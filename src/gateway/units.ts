@@ -1,0 +1,51 @@
+/**
+ * Decimal text <-> engine integers for one unit (a tick size, a lot size, an asset's minor unit),
+ * at the edge. Parsing is `decimalToUnits` (exact, no floats). Formatting runs for every number of
+ * every response, so it avoids BigInt when count × unit digits is a safe integer (nearly always).
+ */
+import { decimalToUnits, parseDecimal, ratioToDecimal, unitsToDecimal } from '../domain/decimal.js';
+import type { JsonValue } from './json.js';
+import { JsonNumber } from './json.js';
+
+export class Unit {
+  private readonly digits: number;
+  private readonly scale: number;
+
+  constructor(readonly text: string) {
+    const d = parseDecimal(text);
+    if (d === null || d.digits === '0') throw new Error(`bad unit ${text}`);
+    this.digits = Number(d.digits);
+    this.scale = d.scale;
+  }
+
+  /** count of this unit in `value` (decimal text or a JSON number's text); null when off-grid, negative or not a number */
+  parse(value: JsonValue | undefined): number | null {
+    const text = value instanceof JsonNumber ? value.text : typeof value === 'string' ? value : null;
+    if (text === null) return null;
+    return decimalToUnits(text, this.text);
+  }
+
+  /** the decimal text of count × unit with exactly the unit's decimal places ("189.50" for tick 0.01) */
+  format(count: number): string {
+    const v = count * this.digits;
+    if (!Number.isSafeInteger(v)) return unitsToDecimal(count, this.text, this.scale);
+    if (this.scale === 0) return String(v);
+    const negative = v < 0;
+    let s = String(Math.abs(v));
+    if (s.length <= this.scale) s = '0'.repeat(this.scale - s.length + 1) + s;
+    const int = s.slice(0, s.length - this.scale);
+    const out = `${int}.${s.slice(int.length)}`;
+    return negative ? `-${out}` : out;
+  }
+
+  /** num / den units as decimal text with `extraDigits` more places than the unit (floor): average prices */
+  ratio(num: number, den: number, extraDigits: number): string {
+    return trimZeros(ratioToDecimal(num, den, this.text, this.scale + extraDigits));
+  }
+}
+
+function trimZeros(s: string): string {
+  if (!s.includes('.')) return s;
+  s = s.replace(/0+$/, '');
+  return s.endsWith('.') ? s.slice(0, -1) : s;
+}
