@@ -102,14 +102,19 @@ port.on('message', (m: ToGateway) => {
   if (m.type === 'stop') void stop();
 });
 
-/** Stop accepting, let requests in flight get their (durable) answers, then close everything. */
+/**
+ * Stop accepting, let requests in flight get their (durable) answers, then let this thread end by
+ * itself. uWS v20.30 has no App.close() and aborts the process if a worker is terminated with
+ * sockets open, so: answers from now on close their connection, idle keep-alive connections end
+ * by uWS's 10 s idle timeout, and the main thread waits for this thread's exit.
+ */
 async function stop(): Promise<void> {
   if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
   listenSocket = null;
+  router.closing = true;
   const deadline = performance.now() + 5_000;
   while (dispatcher.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  // answers are written through uWS corks: give the loop a turn to flush them
-  await new Promise((r) => setTimeout(r, 10));
   dispatcher.stop();
   send({ type: 'stopped' });
+  port.close();
 }

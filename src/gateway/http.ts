@@ -61,6 +61,9 @@ const paramCount = (pattern: string): number => pattern.split('/').filter((p) =>
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export class Router {
+  /** set while the gateway stops: every answer closes its connection */
+  closing = false;
+
   constructor(
     private readonly app: TemplatedApp,
     private readonly options: HttpOptions,
@@ -172,7 +175,7 @@ export class Router {
       res.writeStatus(STATUS_TEXT[answer.status] ?? String(answer.status));
       res.writeHeader('content-type', answer.contentType ?? 'application/json');
       if (answer.headers !== undefined) for (const k in answer.headers) res.writeHeader(k, answer.headers[k]!);
-      res.end(text, close);
+      res.end(text, close || this.closing);
     });
     this.options.onAnswer?.(answer.status, started);
   }

@@ -47,7 +47,7 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
   const own = new Dispatcher(cfg.gateways, host.inbound.sab, host.outbound[cfg.gateways]!.sab, cfg.requestTimeoutMs);
   const workers: Worker[] = [];
   const stopAll = async () => {
-    await Promise.all(workers.map((w) => stopGateway(w)));
+    await Promise.all(workers.map((w) => stopGateway(w, log)));
     own.stop();
     await host.stop();
   };
@@ -129,23 +129,24 @@ function listening(w: Worker): Promise<number> {
   });
 }
 
-async function stopGateway(w: Worker): Promise<void> {
-  const stopped = new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, 7_000);
-    w.on('message', (m: FromGateway) => {
-      if (m.type === 'stopped') {
-        clearTimeout(t);
-        resolve();
-      }
-    });
+/**
+ * Asks a gateway thread to stop and waits for it to end by itself (never `terminate`: uWS v20.30
+ * aborts the process when a worker dies with sockets open). Idle keep-alive clients hold it for at
+ * most uWS's 10 s idle timeout.
+ */
+async function stopGateway(w: Worker, log: (line: string) => void): Promise<void> {
+  const exited = new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), 15_000);
     w.once('exit', () => {
       clearTimeout(t);
-      resolve();
+      resolve(true);
     });
   });
   w.postMessage({ type: 'stop' } satisfies ToGateway);
-  await stopped;
-  await w.terminate();
+  if (!(await exited)) {
+    log('a gateway thread still has connections after 15 s; leaving it to the process exit');
+    w.unref();
+  }
 }
 
 /** A secret kept in a file only the owner can read; made on first use. */
