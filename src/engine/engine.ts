@@ -98,6 +98,8 @@ export interface Account {
   openTail: number;
   /** symbolIdx -> lots (overrides the symbol's dailyAccountQtyLimit); null until one is set */
   dailyLimits: Map<number, number> | null;
+  /** the last number given to a message for this account (execution reports, cancel rejects): gap-free per account */
+  msgSeq: number;
   /**
    * Cache of the table records for the symbol this account used last (an account mostly trades
    * one symbol at a time): its base and quote wallet rows and its daily row. Not state: derived,
@@ -298,6 +300,7 @@ export class Engine {
       openHead: NIL,
       openTail: NIL,
       dailyLimits: null,
+      msgSeq: 0,
       cSym: -1,
       cBaseAsset: -1,
       cQuoteAsset: -1,
@@ -490,6 +493,8 @@ export class Engine {
     b[at + 23] = this.nowUs;
     b[at + 24] = c.postOnly === true ? 1 : 0;
     b[at + 25] = num(c.stp);
+    const a = this.acct(c.accountId);
+    b[at + 26] = a === null ? 0 : ++a.msgSeq;
     return code;
   }
 
@@ -1019,6 +1024,8 @@ export class Engine {
     b[at + 3] = responseTo;
     b[at + 4] = code;
     b[at + 5] = status;
+    const a = this.acct(accountId);
+    b[at + 6] = a === null ? 0 : ++a.msgSeq;
     return code;
   }
 
@@ -1272,6 +1279,7 @@ export class Engine {
     b[at + 23] = s.createdAtUs(slot);
     b[at + 24] = enumPostOnly(en);
     b[at + 25] = enumStp(en);
+    b[at + 26] = ++this.accounts[s.accountIdx(slot)]!.msgSeq;
   }
 
   // ------------------------------------------------------------------ queries

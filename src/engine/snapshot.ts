@@ -29,6 +29,12 @@ interface Clock {
   nowUs: number;
   nextTimerUs: number;
   currentDay: number;
+  /**
+   * per account (by id) the last outbound session message number (msgSeq on its execution reports
+   * and cancel rejects): kept like the clock, outside the state hash, so a rejected order, which
+   * sends its sender a numbered report, still leaves the business state unchanged
+   */
+  msgSeqs?: number[];
 }
 
 interface Header {
@@ -168,7 +174,7 @@ const bytesOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteL
 
 export function writeSnapshot(e: Engine): Uint8Array {
   const { header, sections, ids } = canonical(e);
-  const clock: Clock = { lastSeq: e.lastSeq, nowUs: e.nowUs, nextTimerUs: e.timerDueUs(), currentDay: e.currentDay };
+  const clock: Clock = { lastSeq: e.lastSeq, nowUs: e.nowUs, nextTimerUs: e.timerDueUs(), currentDay: e.currentDay, msgSeqs: e.accounts.map((a) => a.msgSeq) };
   const json = Buffer.from(JSON.stringify({ clock, ...header }));
   const pad = (8 - ((16 + json.length) % 8)) % 8;
   const fixed = Buffer.alloc(16);
@@ -348,6 +354,8 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions, prebuilt
   e.nextOrderId = st.counters.nextOrderId;
   e.nextTradeId = st.counters.nextTradeId;
   e.currentDay = st.clock.currentDay;
+  const msgSeqs = st.clock.msgSeqs ?? [];
+  e.accounts.forEach((a, i) => (a.msgSeq = msgSeqs[i] ?? 0));
   e.lastSeq = st.clock.lastSeq;
   e.nowUs = st.clock.nowUs;
   e.restoreFinish(st.clock.nextTimerUs);
