@@ -1,7 +1,7 @@
 /**
  * Worker entry of one gateway thread: its own uWS App on the shared port (the kernel spreads
- * connections over the threads with SO_REUSEPORT), the REST routes, and its pair of rings to the
- * sequencer. No business state lives here: only caches of immutable reference data and of API
+ * connections over the threads with SO_REUSEPORT), the REST routes and the binary sessions, its
+ * pair of rings to the sequencer and a reader of the event ring (reports for its sessions). No business state lives here: only caches of immutable reference data and of API
  * key → account. The main thread owns status, snapshots and metrics (asked by message).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,6 +14,8 @@ import { GatewayMetrics } from './metrics.js';
 import { registerRest, type HostLink } from './rest.js';
 import { loadUws } from './uws.js';
 import { SequencerControl } from '../sequencer/control.js';
+import { EVENT_CONSUMER } from './eventFeed.js';
+import { SessionGateway, type StoredRange } from './sessions.js';
 
 export interface GatewayThreadData {
   index: number;
@@ -23,6 +25,7 @@ export interface GatewayThreadData {
   port: number;
   inboundSab: SharedArrayBuffer;
   outboundSab: SharedArrayBuffer;
+  eventsSab: SharedArrayBuffer;
   controlSab: SharedArrayBuffer;
   metricsSab: SharedArrayBuffer;
   adminTokenHashHex: string;
@@ -38,6 +41,7 @@ export type FromGateway =
   | { type: 'listening'; port: number; binary: string }
   | { type: 'listenFailed'; message: string }
   | { type: 'ask'; id: number; what: 'status' | 'snapshot' | 'metrics' }
+  | { type: 'ask'; id: number; what: 'range'; accountId: number; from: number }
   | { type: 'log'; line: string }
   | { type: 'stopped' };
 
@@ -54,11 +58,11 @@ const directory = new Directory(dispatcher);
 
 let asks = 0;
 const waiting = new Map<number, (v: unknown) => void>();
-const ask = <T>(what: 'status' | 'snapshot' | 'metrics'): Promise<T> =>
+const ask = <T>(what: 'status' | 'snapshot' | 'metrics' | 'range', args: { accountId?: number; from?: number } = {}): Promise<T> =>
   new Promise((resolve) => {
     const id = ++asks;
     waiting.set(id, resolve as (v: unknown) => void);
-    send({ type: 'ask', id, what });
+    send({ type: 'ask', id, what, ...args } as FromGateway);
   });
 
 const host: HostLink = {
@@ -74,10 +78,12 @@ const router = new Router(app, {
   log,
   onAnswer: (status, startedMs) => metrics.answer(status, performance.now() - startedMs),
 });
+const keys = new KeyCache(dispatcher);
+const sessions = new SessionGateway(app, data.eventsSab, EVENT_CONSUMER.FIRST_GATEWAY + data.index, dispatcher, directory, keys, { range: (accountId, from) => ask<StoredRange>('range', { accountId, from }) }, log);
 registerRest(router, {
   dispatcher,
   directory,
-  keys: new KeyCache(dispatcher),
+  keys,
   limiter: new RateLimiter(data.rateLimitPerSec, data.rateLimitBurst),
   adminTokenHash: Buffer.from(data.adminTokenHashHex, 'hex'),
   host,
@@ -112,6 +118,7 @@ async function stop(): Promise<void> {
   if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
   listenSocket = null;
   router.closing = true;
+  sessions.stop();
   const deadline = performance.now() + 5_000;
   while (dispatcher.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   dispatcher.stop();

@@ -22,6 +22,7 @@ import type { ClOrdTableOffer, SequencerThreadData, SnapshotOffer } from './sequ
 import { buildClOrdTable } from '../engine/snapshot.js';
 import { newestSnapshot } from '../journal/snapshotFile.js';
 import type { SnapshotThreadData } from './snapshotThread.js';
+import type { DecodedEvent } from '../engine/events.js';
 
 export interface SequencerConfig {
   dataDir: string;
@@ -46,6 +47,8 @@ export interface SequencerConfig {
   archiveSegments?: boolean;
   /** compute the state hash at a clean stop (costly on a big book) */
   hashOnStop?: boolean;
+  /** recovery hands back the account messages of records it replays after this seq (the session store's gap) */
+  recoverMessagesAfterSeq?: number;
   log?: (line: string) => void;
 }
 
@@ -73,6 +76,8 @@ export interface RecoveryReport {
   ms: number;
   journal: Recovery;
   logs: string[];
+  /** account messages of replayed records after `recoverMessagesAfterSeq` */
+  messages: DecodedEvent[];
 }
 
 export interface SnapshotResult {
@@ -202,6 +207,7 @@ export class SequencerHost {
       journalSab: this.journalRing.sab,
       eventsSab: this.events.sab,
       outboundSabs: this.outbound.map((r) => r.sab),
+      recoverMessagesAfterSeq: c.recoverMessagesAfterSeq ?? -1,
     };
     this.sequencer = new Worker(workerUrl(import.meta.url, 'sequencerThread.js'), { workerData: seqData, name: 'seqex-sequencer' });
     this.watch(this.sequencer, 'sequencer');

@@ -8,6 +8,7 @@ import { Engine, type EngineOptions } from '../engine/engine.js';
 import { recoverJournal, type Recovery } from '../journal/journal.js';
 import { newestSnapshot, type SnapshotFile } from '../journal/snapshotFile.js';
 import { decodeCommand } from './codec.js';
+import type { EventLog } from '../engine/events.js';
 
 export interface Recovered {
   engine: Engine;
@@ -35,6 +36,8 @@ export interface RecoverOptions {
   newestSnapshot?: SnapshotFile | null;
   /** the clOrdId index of `newestSnapshot`, built on another thread (waits for it; null: build here) */
   prebuiltClOrdTable?: () => PrebuiltClOrdTable | null;
+  /** sees the events of each replayed record (the session store's crash gap is refilled from them) */
+  onEvents?: (events: EventLog, seq: number) => void;
 }
 
 /**
@@ -81,6 +84,7 @@ export function recoverEngine(dataDir: string, options: EngineOptions, log: (lin
       const cmd = decodeCommand(type, seq, tsUs, bytes, from, to);
       if (cmd === null) throw new RecoveryError(`journal record seq ${seq} (type ${type}) does not decode: refusing to start`);
       engine.apply(cmd);
+      how.onEvents?.(engine.events, seq);
       engine.events.clear();
       replayed++;
     },

@@ -13,6 +13,7 @@ import { InboundRing } from '../ring/inboundRing.js';
 import { SequencerControl } from './control.js';
 import { recoverEngine } from './recovery.js';
 import { Sequencer } from './sequencer.js';
+import { decodeEvents, type DecodedEvent, type EventLog } from '../engine/events.js';
 
 export interface SequencerThreadData {
   dataDir: string;
@@ -24,7 +25,12 @@ export interface SequencerThreadData {
   journalSab: SharedArrayBuffer;
   eventsSab: SharedArrayBuffer;
   outboundSabs: SharedArrayBuffer[];
+  /** collect the account messages of replayed records after this seq (-1: none), for the session store */
+  recoverMessagesAfterSeq: number;
 }
+
+/** at most this many recovered account messages go back to the host (the rest: a GapFill for the sessions) */
+const MAX_RECOVERED_MESSAGES = 1_000_000;
 
 tuneV8ForEngine();
 const data = workerData as SequencerThreadData;
@@ -57,12 +63,19 @@ function receive<T extends { type: string }>(type: T['type'], timeoutMs = Infini
 }
 let offer: SnapshotOffer | null = receive<SnapshotOffer>('snapshot')!;
 const logs: string[] = [...offer.logs];
+const messages: DecodedEvent[] = [];
+const collectAfter = data.recoverMessagesAfterSeq;
+const onEvents = (log: EventLog, seq: number) => {
+  if (seq <= collectAfter || messages.length >= MAX_RECOVERED_MESSAGES) return;
+  for (const e of decodeEvents(log)) if ((e.event === 'exec' || e.event === 'cancelReject') && (e.msgSeq as number) > 0) messages.push(e);
+};
 // the restored state's hash is checked by the snapshot thread in the background (host.ts)
 const r = recoverEngine(data.dataDir, data.engine, (line) => logs.push(line), {
   checkSnapshotHash: false,
   newestSnapshot: offer.snapshot,
   // the host sends it right after the snapshot; past the bound this thread builds the index itself
   prebuiltClOrdTable: () => receive<ClOrdTableOffer>('clOrdTable', 30_000)?.prebuilt ?? null,
+  onEvents: collectAfter >= 0 ? onEvents : undefined,
 });
 offer = null; // the file's bytes (~150 MiB at a 1M-order window): this thread runs on for good
 // a clOrdId table restore did not take (it fell back to an older snapshot) would stay queued, and
@@ -76,6 +89,7 @@ port.postMessage({
   ms: r.ms,
   journal: r.journal,
   logs,
+  messages,
 });
 while (!control.waitJournalReady(1000)) if (control.stopRequested) process.exit(0);
 const sequencer = new Sequencer(

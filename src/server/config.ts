@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { SymbolConfig } from '../engine/commands.js';
 import type { Durability } from '../journal/journal.js';
+import { MAX_GATEWAYS } from '../gateway/eventFeed.js';
 
 export interface AssetConfig {
   asset: string;
@@ -193,7 +194,7 @@ function validate(c: ServeConfig): void {
   if (typeof c.dataDir !== 'string' || c.dataDir === '') bad('dataDir must be a directory path');
   if (typeof c.host !== 'string' || c.host === '') bad('host must be an address');
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) bad(`port must be 0..65535, got ${String(c.port)}`);
-  if (!Number.isInteger(c.gateways) || c.gateways < 1 || c.gateways > 64) bad(`gateways must be 1..64, got ${String(c.gateways)}`);
+  if (!Number.isInteger(c.gateways) || c.gateways < 1 || c.gateways > MAX_GATEWAYS) bad(`gateways must be 1..${MAX_GATEWAYS}, got ${String(c.gateways)}`);
   if (c.durability !== 'fsync' && c.durability !== 'batch' && c.durability !== 'none') bad(`durability must be fsync, batch or none, got ${String(c.durability)}`);
   if (c.adminToken !== null && (typeof c.adminToken !== 'string' || c.adminToken.length < 16)) bad('adminToken must be at least 16 characters');
   const r = c.rateLimit as unknown as { perSec: unknown; burst: unknown };

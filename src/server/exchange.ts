@@ -21,6 +21,7 @@ import { workerUrl } from '../platform/workers.js';
 import { SequencerHost } from '../sequencer/host.js';
 import type { ServeConfig } from './config.js';
 import { loadUws } from '../gateway/uws.js';
+import { SessionStore } from './sessionStore.js';
 
 export interface RunningExchange {
   port: number;
@@ -36,27 +37,33 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
   mkdirSync(cfg.dataDir, { recursive: true });
   const adminToken = cfg.adminToken ?? persistedSecret(join(cfg.dataDir, 'admin-token'), () => `adm_${randomBytes(24).toString('base64url')}`);
   const startedMs = performance.now();
+  const store = new SessionStore(cfg.dataDir);
   const host = await SequencerHost.start({
     dataDir: cfg.dataDir,
     durability: cfg.durability,
     gateways: cfg.gateways + 1, // the last port is this thread's (seeding)
     snapshotEveryRecords: cfg.snapshotEveryRecords,
     snapshotEverySeconds: cfg.snapshotEverySeconds,
+    recoverMessagesAfterSeq: store.lastSeq,
     log,
   });
+  store.addRecovered(host.recovery.messages);
+  store.start(host.events.sab);
   const own = new Dispatcher(cfg.gateways, host.inbound.sab, host.outbound[cfg.gateways]!.sab, cfg.requestTimeoutMs);
   const workers: Worker[] = [];
   const stopAll = async () => {
     await Promise.all(workers.map((w) => stopGateway(w, log)));
     own.stop();
     await host.stop();
+    await store.stop();
   };
   try {
     await seedReferenceData(own, cfg, log);
     const demo = cfg.demoAccount === null ? null : await seedDemoAccount(own, cfg, log);
     const metricsSab = GatewayMetrics.create(cfg.gateways);
     const gatewayMetrics = Array.from({ length: cfg.gateways }, (_, i) => new GatewayMetrics(metricsSab, i));
-    const answer = async (what: string): Promise<unknown> => {
+    const answer = async (what: string, m: { accountId?: number; from?: number }): Promise<unknown> => {
+      if (what === 'range') return store.range(m.accountId!, m.from!);
       if (what === 'metrics') return renderMetrics(host.control, gatewayMetrics, { role: 'primary', uptimeSeconds: Math.round((performance.now() - startedMs) / 1000) });
       if (what === 'snapshot') {
         try {
@@ -89,6 +96,7 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
         port,
         inboundSab: host.inbound.sab,
         outboundSab: host.outbound[i]!.sab,
+        eventsSab: host.events.sab,
         controlSab: host.control.sab,
         metricsSab,
         adminTokenHashHex: createHash('sha256').update(adminToken).digest('hex'),
@@ -101,13 +109,13 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
       workers.push(w);
       w.on('message', (m: FromGateway) => {
         if (m.type === 'log') log(m.line);
-        else if (m.type === 'ask') void answer(m.what).then((value) => w.postMessage({ type: 'reply', id: m.id, value } satisfies ToGateway));
+        else if (m.type === 'ask') void answer(m.what, m as { accountId?: number; from?: number }).then((value) => w.postMessage({ type: 'reply', id: m.id, value } satisfies ToGateway));
       });
       w.on('error', (e) => log(`gateway ${i} failed: ${e.stack ?? e.message}`));
       // the first gateway binds (port 0 = any free one); the others share its port
       port = await listening(w);
     }
-    log(`gateways: ${cfg.gateways} thread(s) listening on http://${cfg.host}:${port} (REST)`);
+    log(`gateways: ${cfg.gateways} thread(s) listening on http://${cfg.host}:${port} (REST) and ws://${cfg.host}:${port}/v1/ws (binary sessions)`);
     return { port, adminToken, demo, host, stop: stopAll };
   } catch (e) {
     await stopAll().catch(() => {});
