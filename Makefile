@@ -1,7 +1,7 @@
 # seqex: every target installs what is missing first, so a fresh clone needs only `make <target>`.
 NODE_MODULES_STAMP := node_modules/.seqex-installed
 
-.PHONY: all install build test bench clean
+.PHONY: all install build run test bench loadtest clean
 
 all: build
 
@@ -15,6 +15,11 @@ install: $(NODE_MODULES_STAMP)
 build: install
 	npx tsc -p tsconfig.json
 
+# the exchange on the embedded default (SPEC §5): REST + binary WebSocket on :8080, data in journal/,
+# demo symbols and a funded demo account (its API key and the admin token are printed); Ctrl-C stops it
+run: build
+	node dist/tools/cli/seqex.js serve $(RUN_ARGS)
+
 test: build
 	npx tsc -p tsconfig.test.json
 	npx vitest run
@@ -24,6 +29,11 @@ bench: build
 	node dist/tools/bench/journal-bench.js $(BENCH_ARGS)
 	node dist/tools/bench/sequencer-bench.js $(BENCH_ARGS)
 	node dist/tools/bench/restart-bench.js $(BENCH_ARGS)
+
+# autocannon against POST /v1/order (tools/load/rest-load.ts): starts its own server unless
+# LOADTEST_ARGS has --url; e.g. make loadtest LOADTEST_ARGS="--duration 30 --connections 100 --gateways 2"
+loadtest: build
+	node dist/tools/load/rest-load.js $(LOADTEST_ARGS)
 
 clean:
 	rm -rf dist
