@@ -316,8 +316,9 @@ export class SessionGateway {
       this.log('session feed fell a whole event ring behind: sessions resync from the store');
       for (const s of this.all) if (s.loggedOn) void this.fill(s);
     };
+    const wants = (accountId: number) => this.byAccount.has(accountId);
     while (this.running) {
-      if (this.feed.poll(onMessage, onLapped) > 0) continue;
+      if (this.feed.poll(onMessage, onLapped, 256, wants) > 0) continue;
       await this.feed.waitAsync(100);
     }
   }

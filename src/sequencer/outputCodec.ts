@@ -258,6 +258,19 @@ export interface Output {
 
 const scratch = new EventLog(1 << 10);
 
+/** The string table of the frame at `at` (its records take `floats` floats). */
+export function frameStrings(v: RingViews, at: number, floats: number, count: number): string[] {
+  const buf = bufferOf(v);
+  let p = at + (OUTPUT_HEADER_FLOATS + floats) * 8;
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const len = buf.readUInt16LE(p);
+    out.push(buf.toString('utf8', p + 2, p + 2 + len));
+    p += 2 + len;
+  }
+  return out;
+}
+
 /** The string table of a frame with no event records: a query's answer (JSON in chunks, joined). */
 export function decodeAnswerText(v: RingViews, at: number): string {
   const f = v.f64;
