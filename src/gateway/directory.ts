@@ -2,8 +2,12 @@
  * The gateway's copy of the reference data it needs to translate decimals: assets (decimals) and
  * symbols (tick and lot size, base and quote). Tick size, lot size and decimals never change for
  * a symbol's or an asset's life (docs/engine.md), so a cached entry can never be read with the
- * wrong scale; a name or index not yet known is fetched from the sequencer (at most one fetch in
- * flight, and not more often than every REFRESH_MIN_MS, so a flood of unknown names costs nothing).
+ * wrong scale. Assets and symbols are only ever appended (dense indexes), so a fetch asks only for
+ * the entries after those already known: an answer is usually empty and costs next to nothing. A
+ * name or index not yet known fetches at once (a symbol added a moment ago, maybe through another
+ * gateway thread, must not be UNKNOWN_SYMBOL here); fetches are coalesced: one in flight, and at
+ * most one queued behind it for callers that need a fetch started after their call, so a flood of
+ * unknown names costs at most two small queries per round trip.
  */
 import type { SymbolConfig } from '../engine/commands.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -23,6 +27,7 @@ export interface SymbolInfo {
   quote: AssetInfo;
   tick: Unit;
   lot: Unit;
+  /** as first fetched: the mutable fields (limits, band) may have changed since; only tick, lot, base and quote are used here */
   config: Omit<SymbolConfig, 'state'>;
 }
 
@@ -31,14 +36,13 @@ interface SymbolsAnswer {
   symbols: (Omit<SymbolConfig, 'state'> & { idx: number; state: number; lastPxTicks: number })[];
 }
 
-const REFRESH_MIN_MS = 200;
-
 export class Directory {
   private readonly assets = new Map<string, AssetInfo>();
   private readonly symbols = new Map<string, SymbolInfo>();
   private readonly byIdx: SymbolInfo[] = [];
   private loading: Promise<void> | null = null;
-  private lastLoadMs = -Infinity;
+  /** a fetch queued to start when the one in flight ends */
+  private queued: Promise<void> | null = null;
 
   constructor(private readonly dispatcher: Dispatcher) {}
 
@@ -54,7 +58,7 @@ export class Directory {
     return this.byIdx[idx];
   }
 
-  /** The symbol, fetching the reference data once if it is not known yet. */
+  /** The symbol, fetching the new reference data once if it is not known yet. */
   async findSymbol(name: string): Promise<SymbolInfo | undefined> {
     const s = this.symbols.get(name);
     if (s !== undefined) return s;
@@ -74,29 +78,40 @@ export class Directory {
     return this.byIdx[idx];
   }
 
-  /** Fetches the reference data (`force`: even if fetched a moment ago, e.g. after an admin change). */
-  refresh(force = false): Promise<void> {
-    if (this.loading !== null) return this.loading;
-    if (!force && performance.now() - this.lastLoadMs < REFRESH_MIN_MS) return Promise.resolve();
-    this.loading = this.load().finally(() => {
-      this.loading = null;
-      this.lastLoadMs = performance.now();
+  /**
+   * Fetches the assets and symbols added since the last fetch; resolves once a fetch that started
+   * after this call has ended (a fetch already in flight may have been asked before the change the
+   * caller knows of). `_force` is kept for callers; every refresh is one now.
+   */
+  refresh(_force = true): Promise<void> {
+    if (this.loading === null) return this.start();
+    const next = () => {
+      this.queued = null;
+      return this.loading ?? this.start();
+    };
+    this.queued ??= this.loading.then(next, next);
+    return this.queued;
+  }
+
+  private start(): Promise<void> {
+    const p = this.load().finally(() => {
+      if (this.loading === p) this.loading = null;
     });
-    return this.loading;
+    this.loading = p;
+    return p;
   }
 
   private async load(): Promise<void> {
-    const r = await this.dispatcher.query({ q: 'symbols' });
+    const r = await this.dispatcher.query({ q: 'symbols', fromAsset: this.assets.size, fromSymbol: this.byIdx.length });
     if (r.kind !== 'answer' || r.code !== 0) return;
     const answer = JSON.parse(r.json) as SymbolsAnswer;
     for (const a of answer.assets) if (!this.assets.has(a.asset)) this.assets.set(a.asset, { ...a, unit: new Unit(minorUnit(a.decimals)) });
     for (const s of answer.symbols) {
+      if (this.byIdx[s.idx] !== undefined) continue; // two fetches crossed
       const base = this.assets.get(s.base)!;
       const quote = this.assets.get(s.quote)!;
       const { idx, state: _state, lastPxTicks: _px, ...config } = s;
-      const known = this.symbols.get(s.symbol);
-      const info: SymbolInfo = known ?? { idx, symbol: s.symbol, base, quote, tick: new Unit(s.tickSize), lot: new Unit(s.lotSize), config };
-      info.config = config; // mutable fields (limits, band) may have changed
+      const info: SymbolInfo = { idx, symbol: s.symbol, base, quote, tick: new Unit(s.tickSize), lot: new Unit(s.lotSize), config };
       this.symbols.set(s.symbol, info);
       this.byIdx[idx] = info;
     }

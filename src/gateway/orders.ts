@@ -72,7 +72,8 @@ function timeUsField(v: JsonValue | undefined, field: string): number | undefine
   } else if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)$/.test(v)) {
     ms = Date.parse(v);
   } else throw new ApiError(Code.INVALID_REQUEST, `${field} must be epoch milliseconds or an ISO-8601 time with a zone`);
-  if (!Number.isSafeInteger(ms) || ms <= 0) throw new ApiError(Code.INVALID_REQUEST, `${field} is out of range`);
+  // the engine counts microseconds: they must be a safe integer too (up to the year 2255)
+  if (!Number.isSafeInteger(ms * 1000) || ms <= 0) throw new ApiError(Code.INVALID_REQUEST, `${field} is out of range`);
   return ms * 1000;
 }
 
@@ -197,7 +198,8 @@ export function orderFromReports(events: DecodedEvent[], orderId: number, seq: n
     symbol: sym.symbol,
     side: SIDE_NAMES[n('side')] ?? '',
     type: ORD_TYPE_NAMES[n('ordType')] ?? '',
-    tif: TIF_NAMES[n('tif')] ?? '',
+    // a rejected order reports the tif as sent (0 = not given): show the engine's default
+    tif: TIF_NAMES[n('tif')] || (n('ordType') === 2 ? 'IOC' : 'GTC'),
     price: n('priceTicks') > 0 ? sym.tick.format(n('priceTicks')) : null,
     stopPrice: n('stopPriceTicks') > 0 ? sym.tick.format(n('stopPriceTicks')) : null,
     qty: sym.lot.format(n('qtyLots')),

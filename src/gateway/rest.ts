@@ -9,9 +9,9 @@
  * statistics. They answer a 400 that says so.
  */
 import { Code, TRADING_STATE_NAMES, TradingState } from '../domain/codes.js';
-import type { Command } from '../engine/commands.js';
+import type { Command, SymbolConfig } from '../engine/commands.js';
 import type { DecodedEvent } from '../engine/events.js';
-import type { OrderView } from '../engine/engine.js';
+import { TRANSFER_ID_RE, type OrderView } from '../engine/engine.js';
 import { adminTokenMatches, type KeyCache, newApiKey, hashKey, type RateLimiter } from './auth.js';
 import type { CommandReply, Dispatcher, Failure, QueryReply } from './dispatcher.js';
 import type { Directory, SymbolInfo } from './directory.js';
@@ -20,6 +20,7 @@ import type { Answer, Request, Router } from './http.js';
 import { JsonError, JsonNumber, parseJson, type JsonValue } from './json.js';
 import { asObject, cancelCommand, clOrdIdField, codeName, orderFromReports, orderFromView, parseNewOrder, parseOrderId, parseReplace } from './orders.js';
 import type { Query } from '../sequencer/queries.js';
+import { MAX_COMMAND_BYTES } from '../sequencer/codec.js';
 
 /** What the REST handlers need from the process around them (the main thread owns these). */
 export interface HostLink {
@@ -81,7 +82,11 @@ export function registerRest(router: Router, ctx: RestContext): void {
     const r = await command(cancelCommand(accountId, orderId, clOrdId));
     if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r));
     const target = orderId ?? newestOrderId(r.events);
+    // the order may be of a symbol this thread has not loaded yet (placed through another gateway thread, or before a restart)
+    const exec = r.events.find((e) => e.event === 'exec' && e.orderId === target);
+    if (exec !== undefined) await directory.symbolAtIdx(exec.symbolIdx as number);
     const order = orderFromReports(r.events, target, r.seq, directory);
+    if (order === null) throw new Error('canceled order without an execution report');
     return { status: 200, body: order };
   };
 
@@ -149,6 +154,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
     if (status !== 'open' && status !== 'closed' && status !== 'all') throw new ApiError(Code.INVALID_REQUEST, 'status must be open, closed or all');
     if (status !== 'open') throw new ApiError(Code.INVALID_REQUEST, 'closed orders come from the report database, which this build does not have yet: use status=open');
     const symbol = optionalSymbol(req);
+    if (symbol !== undefined && (await directory.findSymbol(symbol)) === undefined) throw new ApiError(Code.UNKNOWN_SYMBOL, `unknown symbol ${symbol.slice(0, 40)}`);
     const limitText = req.query.get('limit');
     const limit = limitText === null ? 100 : /^[1-9]\d{0,3}$/.test(limitText) && Number(limitText) <= ORDERS_PAGE_MAX ? Number(limitText) : -1;
     if (limit < 0) throw new ApiError(Code.INVALID_REQUEST, `limit must be 1..${ORDERS_PAGE_MAX}`);
@@ -276,6 +282,10 @@ export function registerRest(router: Router, ctx: RestContext): void {
   // ---------------------------------------------------------------- admin
 
   const adminCommand = async (cmd: Command, okStatus = 200): Promise<{ r: CommandReply; status: number }> => {
+    // admin commands cross the ring as JSON of at most MAX_COMMAND_BYTES: refuse a bigger one here
+    // (the encoder would throw, and a 5xx means "outcome unknown")
+    const { seq: _seq, tsUs: _ts, type: _type, ...fields } = cmd as Command & Record<string, unknown>;
+    if (Buffer.byteLength(JSON.stringify(fields), 'utf8') > MAX_COMMAND_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `the command is larger than ${MAX_COMMAND_BYTES} bytes`);
     const r = await command(cmd);
     if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r));
     return { r, status: okStatus };
@@ -304,7 +314,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
       if (asset === undefined) throw new ApiError(Code.INVALID_REQUEST, `unknown asset ${b.asset.slice(0, 40)}`);
       const amountMinor = asset.unit.parse(b.amount);
       if (amountMinor === null || amountMinor <= 0) throw new ApiError(Code.INVALID_QUANTITY, `amount must be a positive decimal with at most ${asset.decimals} places`);
-      if (typeof b.transferId !== 'string') throw new ApiError(Code.INVALID_REQUEST, 'transferId is required');
+      if (typeof b.transferId !== 'string' || !TRANSFER_ID_RE.test(b.transferId)) throw new ApiError(Code.INVALID_REQUEST, 'transferId must be 1 to 64 characters of A-Z a-z 0-9 _ . : -');
       const { r } = await adminCommand({ type: action, seq: 0, tsUs: 0, accountId, asset: asset.asset, amountMinor, transferId: b.transferId });
       const t = r.events.find((e) => e.event === 'transfer');
       const bal = r.events.filter((e) => e.event === 'balance').pop();
@@ -335,7 +345,9 @@ export function registerRest(router: Router, ctx: RestContext): void {
 
   router.post('/v1/admin/assets', async (req) => {
     admin(req);
-    const b = toPlain(asObject(body(req))) as { asset?: unknown; decimals?: unknown };
+    const raw = asObject(body(req));
+    only(raw, ['asset', 'decimals']);
+    const b = toPlain(raw) as { asset?: unknown; decimals?: unknown };
     const { r } = await adminCommand({ type: 'addAsset', seq: 0, tsUs: 0, asset: b.asset as string, decimals: b.decimals as number });
     await directory.refresh(true);
     return { status: 201, body: { asset: b.asset, decimals: b.decimals, seq: r.seq } };
@@ -343,7 +355,9 @@ export function registerRest(router: Router, ctx: RestContext): void {
 
   router.post('/v1/admin/symbols', async (req) => {
     admin(req);
-    const config = toPlain(asObject(body(req))) as never;
+    const raw = asObject(body(req));
+    only(raw, SYMBOL_FIELDS);
+    const config = toPlain(raw) as never;
     const { r } = await adminCommand({ type: 'addSymbol', seq: 0, tsUs: 0, config });
     await directory.refresh(true);
     return { status: 201, body: { symbol: (config as { symbol: string }).symbol, seq: r.seq } };
@@ -351,7 +365,9 @@ export function registerRest(router: Router, ctx: RestContext): void {
 
   router.patch('/v1/admin/symbols/:symbol', async (req) => {
     admin(req);
-    const changes = toPlain(asObject(body(req))) as never;
+    const raw = asObject(body(req));
+    only(raw, SYMBOL_FIELDS); // the engine refuses the immutable ones with a message that says why
+    const changes = toPlain(raw) as never;
     const { r } = await adminCommand({ type: 'updateSymbol', seq: 0, tsUs: 0, symbol: req.params[0]!, changes });
     await directory.refresh(true);
     return { status: 200, body: { symbol: req.params[0], seq: r.seq } };
@@ -361,7 +377,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
     admin(req);
     const b = asObject(body(req));
     only(b, ['state']);
-    const state = typeof b.state === 'string' ? STATE_WORDS[b.state] : undefined;
+    const state = typeof b.state === 'string' && Object.hasOwn(STATE_WORDS, b.state) ? STATE_WORDS[b.state] : undefined;
     if (state === undefined) throw new ApiError(Code.INVALID_REQUEST, `state must be one of ${Object.keys(STATE_WORDS).join(', ')}`);
     const { r } = await adminCommand({ type: 'setSymbolState', seq: 0, tsUs: 0, symbol: req.params[0]!, state });
     return { status: 200, body: { symbol: req.params[0], state: TRADING_STATE_NAMES[state], seq: r.seq } };
@@ -394,6 +410,26 @@ interface BookAnswer {
   bids: unknown[];
   asks: unknown[];
 }
+
+/** every field of a SymbolConfig: a misspelt optional field (a price band, a limit) must not pass silently */
+const SYMBOL_FIELDS: (keyof SymbolConfig)[] = [
+  'symbol',
+  'base',
+  'quote',
+  'tickSize',
+  'lotSize',
+  'minQty',
+  'maxQty',
+  'maxNotional',
+  'priceBandPct',
+  'marketProtectionPct',
+  'dailyAccountQtyLimit',
+  'makerFeeBps',
+  'takerFeeBps',
+  'referencePrice',
+  'session',
+  'state',
+];
 
 const STATE_WORDS: Record<string, TradingState> = {
   open: TradingState.OPEN,
@@ -438,7 +474,7 @@ function body(req: Request): JsonValue {
   }
 }
 
-function only(b: { [k: string]: JsonValue }, fields: string[]): void {
+function only(b: { [k: string]: JsonValue }, fields: readonly string[]): void {
   for (const k of Object.keys(b)) if (!fields.includes(k)) throw new ApiError(Code.INVALID_REQUEST, `unknown field "${k.slice(0, 40)}"`);
 }
 

@@ -23,7 +23,8 @@ export const QUERY_LIMITS = {
 };
 
 export type Query =
-  | { q: 'symbols' }
+  /** reference data; `fromAsset` / `fromSymbol`: only the entries from those indexes on (both are append-only) */
+  | { q: 'symbols'; fromAsset?: number; fromSymbol?: number }
   | { q: 'accountByKeyHash'; keyHash: string }
   | { q: 'order'; accountId: number; orderId?: number; clOrdId?: string }
   | { q: 'openOrders'; accountId: number; symbol?: string; afterOrderId?: number; limit?: number }
@@ -58,7 +59,7 @@ export class QueryAnswerer {
     const e = this.engine;
     switch (query.q) {
       case 'symbols':
-        return ok(this.symbols());
+        return ok(this.symbols(isId(query.fromAsset) ? query.fromAsset : 0, isId(query.fromSymbol) ? query.fromSymbol : 0));
       case 'accountByKeyHash': {
         if (typeof query.keyHash !== 'string') return fail(Code.INVALID_REQUEST, 'keyHash');
         this.indexAccounts();
@@ -119,11 +120,11 @@ export class QueryAnswerer {
     }
   }
 
-  private symbols(): unknown {
+  private symbols(fromAsset: number, fromSymbol: number): unknown {
     const e = this.engine;
     return {
-      assets: e.assets.map((a) => ({ asset: a.name, decimals: a.decimals })),
-      symbols: e.symbols.map((s) => ({ idx: s.idx, ...s.config, symbol: s.name, state: s.state, lastPxTicks: s.lastPxTicks })),
+      assets: e.assets.slice(fromAsset).map((a) => ({ asset: a.name, decimals: a.decimals })),
+      symbols: e.symbols.slice(fromSymbol).map((s) => ({ idx: s.idx, ...s.config, symbol: s.name, state: s.state, lastPxTicks: s.lastPxTicks })),
     };
   }
 

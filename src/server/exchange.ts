@@ -6,6 +6,7 @@
  * sequencer, sync the journal.
  */
 import { Worker } from 'node:worker_threads';
+import { createServer, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,7 +88,9 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
         durability: cfg.durability,
       };
     };
-    let port = cfg.port;
+    // uWS sets SO_REUSEPORT only on a socket bound to a given port, so a socket bound to port 0
+    // cannot be shared: with several gateways, pick a free port first
+    let port = cfg.port === 0 && cfg.gateways > 1 ? await freePort(cfg.host) : cfg.port;
     for (let i = 0; i < cfg.gateways; i++) {
       const data: GatewayThreadData = {
         index: i,
@@ -121,6 +124,18 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
     await stopAll().catch(() => {});
     throw e;
   }
+}
+
+/** A port free on `host` right now (the kernel's choice for port 0). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 function listening(w: Worker): Promise<number> {
