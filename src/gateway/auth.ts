@@ -25,6 +25,11 @@ export class KeyCache {
 
   constructor(private readonly dispatcher: Dispatcher) {}
 
+  /** True when the key is known to this thread (no sequencer query needed). */
+  isCached(key: string): boolean {
+    return this.known.has(key);
+  }
+
   /** The account id of the key, null if no account has it; undefined if the sequencer did not answer. */
   async account(key: string): Promise<number | null | undefined> {
     if (!KEY_RE.test(key)) return null;

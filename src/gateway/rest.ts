@@ -48,6 +48,8 @@ export function registerRest(router: Router, ctx: RestContext): void {
 
   const account = async (req: Request): Promise<number> => {
     const key = bearer(req);
+    // a key this thread has not seen costs a sequencer query: those count against the client's address
+    if (!ctx.keys.isCached(key)) limit(ctx, `ip${req.remote}`);
     const id = await ctx.keys.account(key);
     if (id === undefined) throw new ApiError('OVERLOADED', 'the exchange did not answer in time');
     if (id === null) throw new ApiError(Code.UNAUTHORIZED, 'missing or unknown API key (Authorization: Bearer <apiKey>)');
