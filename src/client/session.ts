@@ -76,6 +76,8 @@ export class SessionClient {
   accountId = 0;
   private ws: WebSocket | null = null;
   private readonly listeners: ((m: FixMessage) => void)[] = [];
+  /** sequenced messages received before any listener was attached */
+  private readonly early: FixMessage[] = [];
   private readonly sessionListeners: ((m: FixMessage) => void)[] = [];
   private readonly waiters = new Set<Waiter>();
   /** sequenced messages that came ahead of a gap (held until the gap is filled) */
@@ -96,9 +98,15 @@ export class SessionClient {
     return c;
   }
 
-  /** every sequenced message (ExecutionReport 8, OrderCancelReject 9), in seqNum order */
+  /**
+   * every sequenced message (ExecutionReport 8, OrderCancelReject 9), in seqNum order; those that
+   * arrived before the first listener (a resume's replay comes right behind the Logon answer) are
+   * handed to it first
+   */
   onMessage(fn: (m: FixMessage) => void): void {
     this.listeners.push(fn);
+    const early = this.early.splice(0);
+    for (const m of early) fn(m);
   }
 
   /** every unsequenced message (Logon, Heartbeat, rejects, status answers, Logout) */
@@ -222,6 +230,7 @@ export class SessionClient {
 
   private accept(m: FixMessage): void {
     this.lastSeqNum = m.seqNum!;
+    if (this.listeners.length === 0) this.early.push(m);
     for (const l of this.listeners) l(m);
     this.settleWaiters(m);
   }

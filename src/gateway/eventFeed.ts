@@ -12,6 +12,24 @@ import { frameStrings, OUTPUT_HEADER_FLOATS } from '../sequencer/outputCodec.js'
 
 const EXEC_ACCOUNT = 3 + EVENT_FIELDS[Ev.EXEC]!.indexOf('accountId');
 const CANCEL_REJECT_ACCOUNT = 3 + EVENT_FIELDS[Ev.CANCEL_REJECT]!.indexOf('accountId');
+const EXEC_CLORDID = 3 + EVENT_FIELDS[Ev.EXEC]!.indexOf('clOrdIdStr');
+const CANCEL_REJECT_CLORDID = 3 + EVENT_FIELDS[Ev.CANCEL_REJECT]!.indexOf('clOrdIdStr');
+/** where an account message record keeps its account and msgSeq */
+export const MESSAGE_ACCOUNT = { [Ev.EXEC]: EXEC_ACCOUNT, [Ev.CANCEL_REJECT]: CANCEL_REJECT_ACCOUNT } as Record<number, number>;
+export const MESSAGE_SEQ = { [Ev.EXEC]: 3 + EVENT_FIELDS[Ev.EXEC]!.indexOf('msgSeq'), [Ev.CANCEL_REJECT]: 3 + EVENT_FIELDS[Ev.CANCEL_REJECT]!.indexOf('msgSeq') } as Record<number, number>;
+
+/** An account message record (a copy of its floats) and its clOrdId as the object consumers read. */
+export function messageEvent(rec: Float64Array, clOrdId: string | null): DecodedEvent {
+  const type = rec[0]!;
+  const fields = EVENT_FIELDS[type]!;
+  const e = { event: EVENT_NAMES[type]!, seq: rec[1]!, tsUs: rec[2]! } as DecodedEvent;
+  for (let k = 0; k < fields.length; k++) {
+    const name = fields[k]!;
+    if (name.endsWith('Str')) e[name.slice(0, -3)] = rec[3 + k]! < 0 ? null : clOrdId;
+    else e[name] = rec[3 + k]!;
+  }
+  return e;
+}
 
 /** Event ring consumer slots (BroadcastRing has 11). */
 export const EVENT_CONSUMER = { SESSION_STORE: 0, MARKET_DATA: 1, REPORTS: 2, REPLICATION: 3, FIRST_GATEWAY: 4 } as const;
@@ -21,7 +39,8 @@ export class EventFeed {
   private readonly ring: BroadcastRing;
   private readonly reader: BroadcastReader;
   laps = 0;
-  private readonly picked: number[] = [];
+  private readonly recs: Float64Array[] = [];
+  private readonly cls: (string | null)[] = [];
 
   constructor(eventsSab: SharedArrayBuffer, consumer: number) {
     this.ring = new BroadcastRing(eventsSab);
@@ -29,12 +48,12 @@ export class EventFeed {
   }
 
   /**
-   * Hands every exec / cancelReject event released since the last call to `onMessage` (only those
-   * of accounts `wants` accepts), at most `maxFrames` frames; `onLapped` when events were lost.
-   * Only the wanted records become objects: the rest of a frame (book events, balances) is
-   * skipped by its record length. Returns frames read.
+   * Hands every exec / cancelReject record released since the last call to `onRecord` (only those
+   * of accounts `wants` accepts) as a copy of its floats and its clOrdId, at most `maxFrames`
+   * frames; `onLapped` when events were lost. The rest of a frame (book events, balances) is
+   * skipped by record length. Returns frames read.
    */
-  poll(onMessage: (e: DecodedEvent) => void, onLapped: () => void, maxFrames = 256, wants: (accountId: number) => boolean = () => true): number {
+  poll(onRecord: (rec: Float64Array, clOrdId: string | null) => void, onLapped: () => void, maxFrames = 256, wants: (accountId: number) => boolean = () => true): number {
     const r = this.reader;
     const v = this.ring.v;
     const f = v.f64;
@@ -56,21 +75,35 @@ export class EventFeed {
         onLapped();
         continue;
       }
-      this.picked.length = 0;
+      const recs = this.recs;
+      const cls = this.cls;
+      recs.length = 0;
+      cls.length = 0;
       const base = o + OUTPUT_HEADER_FLOATS;
+      let strings: string[] | null = null;
+      let torn = false;
       for (let i = 0; i < floats; ) {
         const type = f[base + i]!;
         const len = EVENT_LENGTH[type];
         if (len === undefined) break; // torn: intact() below says so
-        if ((type === Ev.EXEC && wants(f[base + i + EXEC_ACCOUNT]!)) || (type === Ev.CANCEL_REJECT && wants(f[base + i + CANCEL_REJECT_ACCOUNT]!))) this.picked.push(i);
+        const acctAt = type === Ev.EXEC ? EXEC_ACCOUNT : type === Ev.CANCEL_REJECT ? CANCEL_REJECT_ACCOUNT : -1;
+        if (acctAt > 0 && wants(f[base + i + acctAt]!)) {
+          const rec = f.slice(base + i, base + i + len);
+          const clAt = type === Ev.EXEC ? EXEC_CLORDID : CANCEL_REJECT_CLORDID;
+          let cl: string | null = null;
+          if (rec[clAt]! >= 0) {
+            try {
+              strings ??= frameStrings(v, at, floats, f[o + 4]!);
+            } catch {
+              torn = true; // string lengths read from a frame being overwritten
+              break;
+            }
+            cl = strings[rec[clAt]!] ?? null;
+          }
+          recs.push(rec);
+          cls.push(cl);
+        }
         i += len;
-      }
-      let events: DecodedEvent[] | null = null;
-      let torn = false;
-      try {
-        if (this.picked.length > 0) events = this.decodePicked(at, base, floats);
-      } catch {
-        torn = true; // string lengths read from a frame being overwritten
       }
       if (torn || !r.intact()) {
         this.laps++;
@@ -80,29 +113,9 @@ export class EventFeed {
       }
       r.advance();
       n++;
-      if (events !== null) for (const e of events) onMessage(e);
+      for (let k = 0; k < recs.length; k++) onRecord(recs[k]!, cls[k]!);
     }
     return n;
-  }
-
-  /** the picked records of the frame at `at` as objects (strings from the frame's table) */
-  private decodePicked(at: number, base: number, floats: number): DecodedEvent[] {
-    const f = this.ring.v.f64;
-    const strings = frameStrings(this.ring.v, at, floats, f[(at >> 3) + 4]!);
-    const out: DecodedEvent[] = [];
-    for (const i of this.picked) {
-      const type = f[base + i]!;
-      const fields = EVENT_FIELDS[type]!;
-      const e = { event: EVENT_NAMES[type]!, seq: f[base + i + 1]!, tsUs: f[base + i + 2]! } as DecodedEvent;
-      for (let k = 0; k < fields.length; k++) {
-        const name = fields[k]!;
-        const x = f[base + i + 3 + k]!;
-        if (name.endsWith('Str')) e[name.slice(0, -3)] = x < 0 ? null : (strings[x] ?? null);
-        else e[name] = x;
-      }
-      out.push(e);
-    }
-    return out;
   }
 
   waitAsync(timeoutMs: number): Promise<boolean> {

@@ -23,7 +23,7 @@ import type { KeyCache } from './auth.js';
 import { RateLimiter } from './auth.js';
 import type { Directory } from './directory.js';
 import type { Dispatcher } from './dispatcher.js';
-import { EventFeed } from './eventFeed.js';
+import { EventFeed, messageEvent } from './eventFeed.js';
 import { accountMessage, FIX_ORD_TYPE, FIX_SIDE, FIX_TIF, FixReject, type Message, MsgType, newOrderSingle, orderCancelReject, orderCancelReplaceRequest, orderCancelRequest } from './fix.js';
 
 export const SESSION_LIMITS = {
@@ -310,7 +310,7 @@ export class SessionGateway {
   // ---------------------------------------------------------------- outbound: the account stream
 
   private async pump(): Promise<void> {
-    const onMessage = (e: DecodedEvent) => this.onAccountEvent(e);
+    const onMessage = (rec: Float64Array, clOrdId: string | null) => this.onAccountEvent(messageEvent(rec, clOrdId));
     const onLapped = () => {
       // this reader lost events: every session fetches what it is missing from the store
       this.log('session feed fell a whole event ring behind: sessions resync from the store');
@@ -382,6 +382,9 @@ export class SessionGateway {
         if (s.ahead.size === 0) return;
         await new Promise((r) => setTimeout(r, 5));
       }
+      if (!s.closed) this.logout(s, 'could not fill a gap in the message stream: log on again with nextExpectedSeq');
+    } catch (e) {
+      this.log(`session of account ${s.accountId}: filling from the store failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       if (!s.closed) this.logout(s, 'could not fill a gap in the message stream: log on again with nextExpectedSeq');
     } finally {
       s.fetching = false;
