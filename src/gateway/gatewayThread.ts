@@ -79,7 +79,7 @@ const router = new Router(app, {
   onAnswer: (status, startedMs) => metrics.answer(status, performance.now() - startedMs),
 });
 const keys = new KeyCache(dispatcher);
-const sessions = new SessionGateway(app, data.eventsSab, EVENT_CONSUMER.FIRST_GATEWAY + data.index, dispatcher, directory, keys, { range: (accountId, from) => ask<StoredRange>('range', { accountId, from }) }, log);
+const sessions = new SessionGateway(app, data.eventsSab, EVENT_CONSUMER.FIRST_GATEWAY + data.index, dispatcher, directory, keys, { range: (accountId, from) => ask<StoredRange>('range', { accountId, from }) }, log, (n) => metrics.setSessions(n));
 registerRest(router, {
   dispatcher,
   directory,

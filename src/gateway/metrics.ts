@@ -4,6 +4,8 @@
  * per word, readers tolerate a value a moment old); latency is a power-of-two histogram in µs.
  */
 import { FSYNC_BUCKETS, type SequencerControl } from '../sequencer/control.js';
+import type { BroadcastRing } from '../ring/broadcastRing.js';
+import type { InboundRing } from '../ring/inboundRing.js';
 
 const LATENCY_BUCKETS = 24;
 const enum Slot {
@@ -12,7 +14,8 @@ const enum Slot {
   ANSWERS_429 = 2,
   ANSWERS_5XX = 3,
   LATENCY_US_SUM = 4,
-  HIST = 5,
+  SESSIONS = 5,
+  HIST = 6,
 }
 const SLOT_FLOATS = Slot.HIST + LATENCY_BUCKETS;
 
@@ -38,9 +41,15 @@ export class GatewayMetrics {
     f[Slot.HIST + (us < 2 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us))))]!++;
   }
 
-  read(): { answers: Record<string, number>; latencyUsSum: number; hist: number[] } {
+  /** binary sessions open on this gateway (a gauge) */
+  setSessions(n: number): void {
+    this.f[Slot.SESSIONS] = n;
+  }
+
+  read(): { answers: Record<string, number>; latencyUsSum: number; hist: number[]; sessions: number } {
     const f = this.f;
     return {
+      sessions: f[Slot.SESSIONS]!,
       answers: { '2xx': f[Slot.ANSWERS_2XX]!, '4xx': f[Slot.ANSWERS_4XX]!, '429': f[Slot.ANSWERS_429]!, '5xx': f[Slot.ANSWERS_5XX]! },
       latencyUsSum: f[Slot.LATENCY_US_SUM]!,
       hist: Array.from(f.subarray(Slot.HIST, Slot.HIST + LATENCY_BUCKETS)),
@@ -66,7 +75,14 @@ export interface ProcessFacts {
   connections?: number;
 }
 
-export function renderMetrics(control: SequencerControl, gateways: GatewayMetrics[], facts: ProcessFacts): string {
+/** The rings, for occupancy and lag gauges. */
+export interface RingFacts {
+  inbound: InboundRing;
+  journal: InboundRing;
+  events: BroadcastRing;
+}
+
+export function renderMetrics(control: SequencerControl, gateways: GatewayMetrics[], facts: ProcessFacts, rings: RingFacts): string {
   const s = control.stats();
   const out: string[] = [];
   const gauge = (name: string, help: string, v: number, type = 'gauge') => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${v}`);
@@ -81,6 +97,13 @@ export function renderMetrics(control: SequencerControl, gateways: GatewayMetric
   gauge('seqex_batches_total', 'sequencer batches since start', s.batches, 'counter');
   gauge('seqex_malformed_total', 'inbound frames refused as malformed', s.malformed, 'counter');
   gauge('seqex_journal_bytes_total', 'bytes appended to the journal since start', s.journalBytes, 'counter');
+  gauge('seqex_inbound_ring_used_bytes', 'bytes waiting in the inbound ring (gateways to sequencer)', rings.inbound.usedBytes());
+  gauge('seqex_inbound_ring_capacity_bytes', 'inbound ring size', rings.inbound.capacity);
+  gauge('seqex_inbound_ring_full_total', 'commands refused OVERLOADED because the inbound ring was full', rings.inbound.overloadedCount(), 'counter');
+  gauge('seqex_journal_ring_used_bytes', 'bytes waiting for the journal thread', rings.journal.usedBytes());
+  gauge('seqex_event_ring_laps_total', 'times a consumer fell a whole event ring behind', rings.events.lapCount(), 'counter');
+  gauge('seqex_session_store_lag_bytes', 'event ring bytes the session store has not read yet', rings.events.lagBytes(0));
+  gauge('seqex_ws_sessions', 'binary sessions connected', gateways.reduce((n, g) => n + g.read().sessions, 0));
   const fsync = control.fsyncHistogram();
   out.push(...histogram('seqex_fsync_seconds', 'journal fdatasync latency', fsync.slice(0, FSYNC_BUCKETS), (s.fsyncUsMean * s.fsyncs) / 1e6));
   out.push('# HELP seqex_http_answers_total REST answers by status class', '# TYPE seqex_http_answers_total counter');

@@ -102,6 +102,8 @@ export class SessionGateway {
     private readonly keys: KeyCache,
     private readonly store: SessionStoreLink,
     private readonly log: (line: string) => void,
+    /** told the number of open sessions once a second (metrics) */
+    private readonly onCount?: (sessions: number) => void,
   ) {
     this.feed = new EventFeed(eventsSab, feedConsumer);
     app.ws<Conn>('/v1/ws', {
@@ -451,6 +453,7 @@ export class SessionGateway {
   /** Once a second: heartbeats, test requests, dead lines, logons that never came. */
   private watch(): void {
     const now = performance.now();
+    this.onCount?.(this.all.size);
     for (const s of this.all) {
       if (!s.loggedOn) {
         if (now - s.openedMs > SESSION_LIMITS.logonTimeoutSeconds * 1000) this.logout(s, 'no Logon in time');

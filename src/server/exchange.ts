@@ -65,7 +65,7 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
     const gatewayMetrics = Array.from({ length: cfg.gateways }, (_, i) => new GatewayMetrics(metricsSab, i));
     const answer = async (what: string, m: { accountId?: number; from?: number }): Promise<unknown> => {
       if (what === 'range') return store.range(m.accountId!, m.from!);
-      if (what === 'metrics') return renderMetrics(host.control, gatewayMetrics, { role: 'primary', uptimeSeconds: Math.round((performance.now() - startedMs) / 1000) });
+      if (what === 'metrics') return renderMetrics(host.control, gatewayMetrics, { role: 'primary', uptimeSeconds: Math.round((performance.now() - startedMs) / 1000) }, { inbound: host.inbound, journal: host.journalRing, events: host.events });
       if (what === 'snapshot') {
         try {
           const s = await host.snapshotNow();

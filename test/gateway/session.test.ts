@@ -58,6 +58,14 @@ describe('binary session', () => {
     const takerFill = bMsgs.find((m) => m.execType === 'F')!;
     expect(takerFill).toMatchObject({ clOrdId: 'b-buy-1', ordStatus: '2', lastQty: '4', lastPx: '189.50', cumQty: '4', leavesQty: '0', lastLiquidityInd: '2' });
     expect(takerFill.tradeId).toBe(makerFill.tradeId);
+    // the metrics see both sessions (a gauge refreshed each second)
+    let sessions = 0;
+    for (let i = 0; i < 40 && sessions < 2; i++) {
+      const m = /^seqex_ws_sessions (\d+)$/m.exec((await call(ex.url, 'GET', '/metrics')).body as string);
+      sessions = Number(m?.[1]);
+      if (sessions < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sessions).toBe(2);
     for (const msgs of [aMsgs, bMsgs]) {
       const seqs = msgs.map((m) => m.seqNum as number);
       expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
