@@ -37,3 +37,17 @@ loadtest: build
 
 clean:
 	rm -rf dist
+
+.PHONY: loadtest-ws loadtest-idle
+
+# binary WebSocket order entry (tools/load/ws-load.ts): open loop at --rate (default 50,000/s) over
+# several sessions, order-to-ack HdrHistogram from the intended send times; --saturate for the
+# sustained maximum; starts its own server unless given --url; e.g.
+# make loadtest-ws LOADTEST_WS_ARGS="--saturate --duration 20"
+loadtest-ws: build
+	node dist/tools/load/ws-load.js $(LOADTEST_WS_ARGS)
+
+# 10,000 idle authenticated binary WebSocket sessions and the server's RSS (tools/load/ws-idle.ts);
+# each side needs a file descriptor per session
+loadtest-idle: build
+	ulimit -n 65536 2>/dev/null || ulimit -n "$$(ulimit -Hn)"; node dist/tools/load/ws-idle.js $(LOADTEST_IDLE_ARGS)

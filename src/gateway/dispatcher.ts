@@ -90,8 +90,9 @@ export class Dispatcher {
   private async pump(): Promise<void> {
     const onFrame = (correlation: number, seq: number, code: number, more: boolean, at: number) => this.settle(correlation, seq, code, more, at);
     while (this.running) {
-      if (this.port.poll(onFrame) > 0) continue;
-      await this.port.waitForResponseAsync(100);
+      // between batches, let the event loop run the answers' continuations and socket I/O
+      if (this.port.poll(onFrame) > 0) await new Promise((r) => setImmediate(r));
+      else await this.port.waitForResponseAsync(100);
     }
   }
 

@@ -79,6 +79,8 @@ class Session {
   readonly orders = new Set<number>();
   /** clOrdIds this session sent, until the order's id is known */
   readonly pendingClOrdIds = new Set<string>();
+  /** messages of the current feed poll, written in one cork after it */
+  queued: Uint8Array[] = [];
 
   constructor(readonly ws: WebSocket<Conn>) {}
 }
@@ -91,6 +93,9 @@ export class SessionGateway {
   private running = true;
   private readonly timer: NodeJS.Timeout;
   private sessionIds = 0;
+  /** inside a feed poll: sends are queued per session and written after it */
+  private batching = false;
+  private dirty: Session[] = [];
   private readonly ids = new WeakMap<Session, number>();
 
   constructor(
@@ -320,7 +325,19 @@ export class SessionGateway {
     };
     const wants = (accountId: number) => this.byAccount.has(accountId);
     while (this.running) {
-      if (this.feed.poll(onMessage, onLapped, 256, wants) > 0) continue;
+      this.batching = true;
+      let frames: number;
+      try {
+        frames = this.feed.poll(onMessage, onLapped, 256, wants);
+      } finally {
+        this.batching = false;
+        this.flushBatched();
+      }
+      // yield to the event loop between polls so socket reads and answers are not starved
+      if (frames > 0) {
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
       await this.feed.waitAsync(100);
     }
   }
@@ -399,7 +416,32 @@ export class SessionGateway {
     if (s.closed) return;
     for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
     const bytes = packr.pack(m);
+    if (this.batching) {
+      // inside a feed poll: written after it, all of a session's reports in one cork (one syscall)
+      s.queued.push(bytes);
+      if (s.queued.length === 1) this.dirty.push(s);
+      return;
+    }
     s.ws.cork(() => s.ws.send(bytes, true));
+    this.afterSend(s);
+  }
+
+  private flushBatched(): void {
+    if (this.dirty.length === 0) return;
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const s of dirty) {
+      const q = s.queued;
+      s.queued = [];
+      if (s.closed) continue;
+      s.ws.cork(() => {
+        for (const b of q) s.ws.send(b, true);
+      });
+      this.afterSend(s);
+    }
+  }
+
+  private afterSend(s: Session): void {
     s.lastSentMs = performance.now();
     if (s.ws.getBufferedAmount() > SESSION_LIMITS.maxBufferedBytes) {
       // a client that does not read: drop it rather than grow memory; its messages stay replayable
