@@ -29,6 +29,9 @@ bench: build
 	node dist/tools/bench/journal-bench.js $(BENCH_ARGS)
 	node dist/tools/bench/sequencer-bench.js $(BENCH_ARGS)
 	node dist/tools/bench/restart-bench.js $(BENCH_ARGS)
+	# the running exchange (issue 4): binary WebSocket at 1,000 orders/s open loop and at saturation
+	node dist/tools/load/ws-load.js --rate 1000 --duration 5 --json-only
+	node dist/tools/load/ws-load.js --saturate --duration 5 --json-only
 
 # autocannon against POST /v1/order (tools/load/rest-load.ts): starts its own server unless
 # LOADTEST_ARGS has --url; e.g. make loadtest LOADTEST_ARGS="--duration 30 --connections 100 --gateways 2"
