@@ -13,12 +13,10 @@
  * process's own limit is checked first and the tool stops with a clear message if it is too low
  * (run it as `ulimit -n 65536; node dist/tools/load/ws-idle.js`, as `make loadtest-idle` does).
  */
-import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
-import { cpuBetween, cpuSample, makeAccounts, nofileLimit, procRssKiB, referenceData, startServer, stopServer, type Target } from './ws-common.js';
+import { cpuBetween, cpuSample, describeServer, makeAccounts, nofileLimit, parseCli, procRssKiB, referenceData, runMain, serverChoice, SERVER_OPTIONS, startServer, startWatchdog, stopServer, type Target } from './common.js';
 
 const HELP = `usage: node dist/tools/load/ws-idle.js [options]
   --sessions N         idle sessions (default 10000)
@@ -32,55 +30,23 @@ const HELP = `usage: node dist/tools/load/ws-idle.js [options]
   --server-node-args=S extra node flags for the server
   --json-only          print only the JSON line`;
 
-function parseOptions() {
-  try {
-    return parseArgs({
-      options: {
-        sessions: { type: 'string', default: '10000' },
-        accounts: { type: 'string', default: '100' },
-        hold: { type: 'string', default: '15' },
-        concurrency: { type: 'string', default: '200' },
-        heartbeat: { type: 'string', default: '30' },
-        nofile: { type: 'string', default: '65536' },
-        durability: { type: 'string', default: 'fsync' },
-        gateways: { type: 'string' },
-        'server-node-args': { type: 'string', default: '' },
-        'json-only': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`ws-idle: ${(e as Error).message}\n${HELP}\n`);
-    process.exit(2);
-  }
-}
-const { values: opt } = parseOptions();
-if (opt.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-function fail(message: string): never {
-  process.stderr.write(`ws-idle: ${message}\n`);
-  process.exit(2);
-}
-function intOpt(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
-  return n;
-}
-const SESSIONS = intOpt('sessions', opt.sessions!, 1, 200_000);
-const ACCOUNTS = intOpt('accounts', opt.accounts!, 0, 10_000);
-const HOLD_S = intOpt('hold', opt.hold!, 0, 3600);
-const CONCURRENCY = intOpt('concurrency', opt.concurrency!, 1, 10_000);
-const HEARTBEAT = intOpt('heartbeat', opt.heartbeat!, 1, 120);
-const NOFILE = intOpt('nofile', opt.nofile!, 0, 10_000_000);
-if (!['fsync', 'batch', 'none'].includes(opt.durability!)) fail('--durability must be fsync, batch or none');
-const GATEWAYS = opt.gateways === undefined ? null : intOpt('gateways', opt.gateways, 1, 64);
-const quiet = opt['json-only']!;
-const say = (line = '') => {
-  if (!quiet) process.stdout.write(`${line}\n`);
-};
+const { opt, cli } = parseCli('ws-idle', HELP, {
+  sessions: { type: 'string', default: '10000' },
+  accounts: { type: 'string', default: '100' },
+  hold: { type: 'string', default: '15' },
+  concurrency: { type: 'string', default: '200' },
+  heartbeat: { type: 'string', default: '30' },
+  nofile: { type: 'string', default: '65536' },
+  ...SERVER_OPTIONS,
+});
+const { say, fail, intOpt } = cli;
+const SESSIONS = intOpt('sessions', opt.sessions, 1, 200_000);
+const ACCOUNTS = intOpt('accounts', opt.accounts, 0, 10_000);
+const HOLD_S = intOpt('hold', opt.hold, 0, 3600);
+const CONCURRENCY = intOpt('concurrency', opt.concurrency, 1, 10_000);
+const HEARTBEAT = intOpt('heartbeat', opt.heartbeat, 1, 120);
+const NOFILE = intOpt('nofile', opt.nofile, 0, 10_000_000);
+const SERVER = serverChoice(cli, opt);
 const WATCHDOG_MS = (HOLD_S + 240 + Math.ceil(SESSIONS / 100)) * 1000;
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
@@ -136,25 +102,12 @@ async function main(): Promise<number> {
   const ownLimit = nofileLimit('self');
   if (ownLimit < SESSIONS + 200)
     fail(`this process may open ${ownLimit} files, ${SESSIONS} sessions need more: run it under a higher limit, e.g. \`ulimit -n ${Math.max(65536, SESSIONS + 1000)}; node dist/tools/load/ws-idle.js ...\``);
-  say(`ws-idle: starting seqex serve (durability ${opt.durability}${GATEWAYS === null ? '' : `, ${GATEWAYS} gateway(s)`}${NOFILE > 0 ? `, ulimit -n ${NOFILE}` : ''}) ...`);
-  const t = await startServer({
-    durability: opt.durability!,
-    gateways: GATEWAYS,
-    nodeArgs: opt['server-node-args']!.split(' ').filter((a) => a !== ''),
-    nofile: NOFILE > 0 ? NOFILE : null,
-    tag: 'wsidle',
-    say,
-  });
+  say(`ws-idle: starting seqex serve (${describeServer(SERVER)}${NOFILE > 0 ? `, ulimit -n ${NOFILE}` : ''}) ...`);
+  const t = await startServer({ ...SERVER, nofile: NOFILE > 0 ? NOFILE : null, tag: 'wsidle' });
   const pid = t.child!.pid!;
   const serverLimit = nofileLimit(pid);
   say(`ws-idle: server pid ${pid} on ${t.base}, its open-files limit ${serverLimit}, this process's ${ownLimit}`);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`ws-idle: watchdog: still running after ${WATCHDOG_MS / 1000} s: stopping\n`);
-    t.child?.kill('SIGKILL');
-    if (t.dataDir !== null) rmSync(t.dataDir, { recursive: true, force: true });
-    process.exit(3);
-  }, WATCHDOG_MS);
-  watchdog.unref();
+  const watchdog = startWatchdog(cli, WATCHDOG_MS, t);
   const open: WebSocket[] = [];
   let ok = false;
   try {
@@ -202,7 +155,7 @@ async function main(): Promise<number> {
     const stillOpen = open.filter((w) => w.readyState === WebSocket.OPEN).length;
     const perSessionKiB = open.length > 0 ? (afterHold.rss - before.rss) / open.length : NaN;
     say('');
-    say(`${open.length} idle authenticated binary WebSocket sessions on ${keys.length} account(s), self-started server (durability ${opt.durability}${GATEWAYS === null ? '' : `, ${GATEWAYS} gateway(s)`})`);
+    say(`${open.length} idle authenticated binary WebSocket sessions on ${keys.length} account(s), self-started server (${describeServer(SERVER)})`);
     say(`  server RSS    before ${mib(before.rss)} MiB, all logged on ${mib(afterOpen.rss)} MiB, after ${HOLD_S} s idle ${mib(afterHold.rss)} MiB (peak ${mib(afterHold.hwm)} MiB)`);
     say(`  per session   ${(perSessionKiB).toFixed(1)} KiB (RSS growth / sessions)`);
     say(`  target        10,000 sessions under 1 GiB: ${afterHold.rss < 1024 * 1024 ? 'met' : 'NOT met'} (${mib(afterHold.rss)} MiB for ${open.length})`);
@@ -245,10 +198,4 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`ws-idle: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  },
-);
+runMain(cli, main);

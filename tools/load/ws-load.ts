@@ -53,14 +53,11 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Socket } from 'node:net';
-import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Packr, Unpackr } from 'msgpackr';
 import hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
-import { call, cpuBetween, cpuSample, fmt, LOOPBACK, makeAccounts, referenceData, startServer, stopServer, waitForQuiet, type CpuReport, type Sym, type Target } from './ws-common.js';
+import { between, call, cpuBetween, cpuSample, describeServer, fmt, latencyMs, makeAccounts, parseCli, referenceData, runMain, rngSeed, serverChoice, SERVER_OPTIONS, startServer, startWatchdog, stopOwnServer, URL_OPTIONS, urlTarget, waitForQuiet, type CpuReport, type Sym, type Target } from './common.js';
 
 // ---------------------------------------------------------------- options
 
@@ -87,74 +84,38 @@ const HELP = `usage: node dist/tools/load/ws-load.js [options]
                        running and the machine is idle (default 0: do not wait)
   --json-only          print only the JSON line`;
 
-function parseOptions() {
-  try {
-    return parseArgs({
-      options: {
-        rate: { type: 'string', default: '50000' },
-        sessions: { type: 'string' },
-        saturate: { type: 'boolean', default: false },
-        inflight: { type: 'string', default: '32' },
-        duration: { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '2' },
-        drain: { type: 'string', default: '5' },
-        'tick-us': { type: 'string', default: '200' },
-        symbols: { type: 'string', default: 'AAPL,META,MSFT' },
-        url: { type: 'string' },
-        'admin-token': { type: 'string' },
-        'data-dir': { type: 'string' },
-        key: { type: 'string' },
-        'server-pid': { type: 'string' },
-        durability: { type: 'string', default: 'fsync' },
-        gateways: { type: 'string' },
-        'server-node-args': { type: 'string', default: '' },
-        'wait-quiet': { type: 'string', default: '0' },
-        'json-only': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-  } catch (e) {
-    process.stderr.write(`ws-load: ${(e as Error).message}\n${HELP}\n`);
-    process.exit(2);
-  }
-}
-const { values: opt } = parseOptions();
-if (opt.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-function fail(message: string): never {
-  process.stderr.write(`ws-load: ${message}\n`);
-  process.exit(2);
-}
-function intOpt(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
-  return n;
-}
+const { opt, cli } = parseCli('ws-load', HELP, {
+  rate: { type: 'string', default: '50000' },
+  sessions: { type: 'string' },
+  saturate: { type: 'boolean', default: false },
+  inflight: { type: 'string', default: '32' },
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '2' },
+  drain: { type: 'string', default: '5' },
+  'tick-us': { type: 'string', default: '200' },
+  symbols: { type: 'string', default: 'AAPL,META,MSFT' },
+  ...URL_OPTIONS,
+  'server-pid': { type: 'string' },
+  ...SERVER_OPTIONS,
+  'wait-quiet': { type: 'string', default: '0' },
+});
+const { say, warn, fail, intOpt } = cli;
 
-const SATURATE = opt.saturate!;
-const RATE = intOpt('rate', opt.rate!, 1, 10_000_000);
+const SATURATE = opt.saturate;
+const RATE = intOpt('rate', opt.rate, 1, 10_000_000);
 const SESSIONS = intOpt('sessions', opt.sessions ?? String(SATURATE ? 50 : Math.max(8, Math.ceil(RATE / 4000))), 1, 999);
-const INFLIGHT = intOpt('inflight', opt.inflight!, 1, 100_000);
-const DURATION_S = intOpt('duration', opt.duration!, 1, 3600);
-const WARMUP_S = intOpt('warmup', opt.warmup!, 0, 600);
-const DRAIN_S = intOpt('drain', opt.drain!, 1, 600);
-const TICK_US = intOpt('tick-us', opt['tick-us']!, 0, 100_000);
-const SYMBOLS = opt.symbols!.split(',').filter((s) => s !== '');
+const INFLIGHT = intOpt('inflight', opt.inflight, 1, 100_000);
+const DURATION_S = intOpt('duration', opt.duration, 1, 3600);
+const WARMUP_S = intOpt('warmup', opt.warmup, 0, 600);
+const DRAIN_S = intOpt('drain', opt.drain, 1, 600);
+const TICK_US = intOpt('tick-us', opt['tick-us'], 0, 100_000);
+const SYMBOLS = opt.symbols.split(',').filter((s) => s !== '');
 if (SYMBOLS.length === 0) fail('--symbols is empty');
-if (!['fsync', 'batch', 'none'].includes(opt.durability!)) fail('--durability must be fsync, batch or none');
+const SERVER = serverChoice(cli, opt);
 const SERVER_PID = opt['server-pid'] === undefined ? null : intOpt('server-pid', opt['server-pid'], 1, 1 << 30);
 /** the server's pid: the child, or --server-pid */
 const serverPid = (t: Target): number | null => t.child?.pid ?? SERVER_PID;
-const WAIT_QUIET_S = intOpt('wait-quiet', opt['wait-quiet']!, 0, 3600);
-const GATEWAYS = opt.gateways === undefined ? null : intOpt('gateways', opt.gateways, 1, 64);
-const quiet = opt['json-only']!;
-const say = (line = '') => {
-  if (!quiet) process.stdout.write(`${line}\n`);
-};
-const warn = (line: string) => process.stderr.write(`ws-load: ${line}\n`);
+const WAIT_QUIET_S = intOpt('wait-quiet', opt['wait-quiet'], 0, 3600);
 
 /** the server's per-session limit (SESSION_LIMITS.messagesPerSecond in src/gateway/sessions.ts) */
 const SERVER_SESSION_MSGS_PER_S = 5000;
@@ -243,86 +204,70 @@ function keyIs(b: Buffer, at: number, len: number, k: Buffer): boolean {
 /** the offset after the MessagePack value at p */
 function skip(b: Buffer, p: number): number {
   const h = b[p]!;
-  if (h < 0x80 || h >= 0xe0) return p + 1;
-  if (h < 0x90) {
-    let n = (h & 0x0f) * 2;
-    p++;
-    while (n-- > 0) p = skip(b, p);
-    return p;
-  }
-  if (h < 0xa0) {
-    let n = h & 0x0f;
-    p++;
-    while (n-- > 0) p = skip(b, p);
-    return p;
-  }
-  if (h < 0xc0) return p + 1 + (h & 0x1f);
+  if (h < 0x80 || h >= 0xe0) return p + 1; // fixint
+  if (h < 0x90) return skipValues(b, p + 1, (h & 0x0f) * 2); // fixmap: keys and values
+  if (h < 0xa0) return skipValues(b, p + 1, h & 0x0f); // fixarray
+  if (h < 0xc0) return p + 1 + (h & 0x1f); // fixstr
   switch (h) {
-    case 0xc0:
+    case 0xc0: // nil, false, true
     case 0xc2:
     case 0xc3:
       return p + 1;
-    case 0xc4:
+    case 0xc4: // bin 8, str 8
+    case 0xd9:
       return p + 2 + b[p + 1]!;
-    case 0xc5:
+    case 0xc5: // bin 16, str 16
+    case 0xda:
       return p + 3 + b.readUInt16BE(p + 1);
-    case 0xc6:
+    case 0xc6: // bin 32, str 32
+    case 0xdb:
       return p + 5 + b.readUInt32BE(p + 1);
-    case 0xc7:
+    case 0xc7: // ext 8, 16, 32: the length, a type byte, the data
       return p + 3 + b[p + 1]!;
     case 0xc8:
       return p + 4 + b.readUInt16BE(p + 1);
     case 0xc9:
       return p + 6 + b.readUInt32BE(p + 1);
-    case 0xca:
-      return p + 5;
-    case 0xcb:
-      return p + 9;
-    case 0xcc:
+    case 0xcc: // uint 8, int 8
     case 0xd0:
       return p + 2;
-    case 0xcd:
+    case 0xcd: // uint 16, int 16, fixext 1
     case 0xd1:
+    case 0xd4:
       return p + 3;
+    case 0xd5: // fixext 2
+      return p + 4;
+    case 0xca: // float 32, uint 32, int 32
     case 0xce:
     case 0xd2:
       return p + 5;
+    case 0xd6: // fixext 4
+      return p + 6;
+    case 0xcb: // float 64, uint 64, int 64
     case 0xcf:
     case 0xd3:
       return p + 9;
-    case 0xd4:
-      return p + 3;
-    case 0xd5:
-      return p + 4;
-    case 0xd6:
-      return p + 6;
-    case 0xd7:
+    case 0xd7: // fixext 8
       return p + 10;
-    case 0xd8:
+    case 0xd8: // fixext 16
       return p + 18;
-    case 0xd9:
-      return p + 2 + b[p + 1]!;
-    case 0xda:
-      return p + 3 + b.readUInt16BE(p + 1);
-    case 0xdb:
-      return p + 5 + b.readUInt32BE(p + 1);
-    case 0xdc:
-    case 0xdd: {
-      let n = h === 0xdc ? b.readUInt16BE(p + 1) : b.readUInt32BE(p + 1);
-      p += h === 0xdc ? 3 : 5;
-      while (n-- > 0) p = skip(b, p);
-      return p;
-    }
-    case 0xde:
-    case 0xdf: {
-      let n = (h === 0xde ? b.readUInt16BE(p + 1) : b.readUInt32BE(p + 1)) * 2;
-      p += h === 0xde ? 3 : 5;
-      while (n-- > 0) p = skip(b, p);
-      return p;
-    }
+    case 0xdc: // array 16, 32
+      return skipValues(b, p + 3, b.readUInt16BE(p + 1));
+    case 0xdd:
+      return skipValues(b, p + 5, b.readUInt32BE(p + 1));
+    case 0xde: // map 16, 32: keys and values
+      return skipValues(b, p + 3, b.readUInt16BE(p + 1) * 2);
+    case 0xdf:
+      return skipValues(b, p + 5, b.readUInt32BE(p + 1) * 2);
     default:
       throw new Error(`bad MessagePack byte 0x${h.toString(16)}`);
   }
+}
+
+/** the offset after the n MessagePack values from p */
+function skipValues(b: Buffer, p: number, n: number): number {
+  while (n-- > 0) p = skip(b, p);
+  return p;
 }
 
 /** string value at p: sets sStart/sLen, false if not a string */
@@ -517,16 +462,6 @@ interface Market {
   templates: Map<number, Buffer>;
 }
 let market: Market;
-
-function rand(s: Session): number {
-  let x = s.rng;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  s.rng = x >>> 0;
-  return s.rng / 4294967296;
-}
-const between = (s: Session, lo: number, hi: number) => lo + Math.floor(rand(s) * (hi - lo + 1));
 
 function template(symIdx: number, buy: boolean, offset: number, lots: number, ioc: boolean): Buffer {
   const key = ((((symIdx * 2 + (buy ? 1 : 0)) * 4096 + (offset + 2048)) * 64 + lots) * 2 + (ioc ? 1 : 0)) | 0;
@@ -786,7 +721,7 @@ async function openSession(t: Target, idx: number, apiKey: string): Promise<Sess
     idx,
     ws,
     sock: null as unknown as Socket,
-    rng: (0x9e3779b9 * (idx + 1)) >>> 0 || 1,
+    rng: rngSeed(idx),
     sent: 0,
     at: new Float64Array(SATURATE ? 1 << 12 : Math.max(1024, Math.ceil(((RATE / SESSIONS) * (WARMUP_S + DURATION_S) + 64) * 1.05))),
     state: new Uint8Array(0),
@@ -855,6 +790,19 @@ function startClock(): Worker | null {
   return w;
 }
 
+/** Waits for the answers to all messages sent, at most DRAIN_S s. */
+async function drain(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const end = setTimeout(resolve, DRAIN_S * 1000);
+    onQuiet = () => {
+      clearTimeout(end);
+      resolve();
+    };
+    if (outstanding === 0) onQuiet();
+  });
+  onQuiet = null;
+}
+
 interface RunResult {
   cpu: CpuReport;
   offeredPerS: number;
@@ -907,16 +855,7 @@ async function runOpenLoop(t: Target): Promise<RunResult> {
   });
   clock?.postMessage('stop');
   await clock?.terminate();
-  // drain
-  await new Promise<void>((resolve) => {
-    const end = setTimeout(resolve, DRAIN_S * 1000);
-    onQuiet = () => {
-      clearTimeout(end);
-      resolve();
-    };
-    if (outstanding === 0) onQuiet();
-  });
-  onQuiet = null;
+  await drain();
   running = false;
   finished = true;
   cpuB ??= cpuSample(pid);
@@ -951,15 +890,7 @@ async function runSaturate(t: Target): Promise<RunResult> {
   const b = cpuSample(pid);
   measuredSent = counts.sent - sent0;
   running = false;
-  await new Promise<void>((resolve) => {
-    const end = setTimeout(resolve, DRAIN_S * 1000);
-    onQuiet = () => {
-      clearTimeout(end);
-      resolve();
-    };
-    if (outstanding === 0) onQuiet();
-  });
-  onQuiet = null;
+  await drain();
   finished = true;
   return { cpu: cpuBetween(a, b), offeredPerS: NaN, windowS: (b.wallMs - a.wallMs) / 1000, startedMs: start };
 }
@@ -968,34 +899,21 @@ async function runSaturate(t: Target): Promise<RunResult> {
 
 async function main(): Promise<number> {
   let target: Target;
-  if (opt.url !== undefined) {
-    const u = new URL(opt.url);
-    if (u.protocol !== 'http:' || !LOOPBACK.has(u.hostname)) fail('--url must be http://127.0.0.1:PORT (loopback only)');
-    let adminToken = opt['admin-token'] ?? null;
-    if (adminToken === null && opt['data-dir'] !== undefined) adminToken = readFileSync(join(opt['data-dir'], 'admin-token'), 'utf8').trim();
-    const port = Number(u.port || 80);
-    target = { base: u.origin, wsUrl: `ws://${u.host}/v1/ws`, port, adminToken, key: opt.key ?? null, child: null, dataDir: null, log: [], logCount: 0, demoKey: null };
-    if (adminToken === null && target.key === null) fail('with --url give --admin-token, --data-dir or --key');
-  } else {
+  if (opt.url !== undefined) target = urlTarget(cli, opt.url, opt);
+  else {
     const waited = await waitForQuiet(WAIT_QUIET_S, (l) => say(`ws-load: ${l}`));
     if (waited > 0) say(`ws-load: waited ${waited.toFixed(0)} s for a quiet machine`);
-    say(`ws-load: starting seqex serve (durability ${opt.durability}${GATEWAYS === null ? '' : `, ${GATEWAYS} gateway(s)`}) ...`);
-    target = await startServer({ durability: opt.durability!, gateways: GATEWAYS, nodeArgs: opt['server-node-args']!.split(' ').filter((a) => a !== ''), nofile: null, tag: 'wsload', say });
+    say(`ws-load: starting seqex serve (${describeServer(SERVER)}) ...`);
+    target = await startServer({ ...SERVER, nofile: null, tag: 'wsload' });
     say(`ws-load: server pid ${target.child!.pid} on ${target.base}, data in ${target.dataDir}`);
   }
-  const watchdog = setTimeout(() => {
-    warn(`watchdog: still running after ${WATCHDOG_MS / 1000} s: stopping`);
-    target.child?.kill('SIGKILL');
-    if (target.dataDir !== null) rmSync(target.dataDir, { recursive: true, force: true });
-    process.exit(3);
-  }, WATCHDOG_MS);
-  watchdog.unref();
+  const watchdog = startWatchdog(cli, WATCHDOG_MS, target);
   let ok = false;
   try {
     const { syms, decimals } = await referenceData(target, SYMBOLS);
     market = { syms, templates: new Map() };
     selfTest();
-    const keys = target.key !== null && target.adminToken === null ? [target.key] : await makeAccounts(target, SESSIONS, syms, decimals, `wsload-${TAG}`);
+    const keys = await makeAccounts(target, SESSIONS, syms, decimals, `wsload-${TAG}`);
     if (keys.length === 1 && SESSIONS > 1) warn('every session on one account: each receives every report of the account');
     for (let i = 0; i < SESSIONS; i += 32) {
       const batch = await Promise.all(Array.from({ length: Math.min(32, SESSIONS - i) }, (_, j) => openSession(target, i + j, keys[(i + j) % keys.length]!)));
@@ -1021,11 +939,7 @@ async function main(): Promise<number> {
   } finally {
     running = false;
     for (const s of sessions) s.ws.terminate();
-    if (target.child !== null) {
-      const code = await stopServer(target, say);
-      say(`ws-load: server stopped (${String(code)}), data directory removed`);
-      if (code !== 0) process.stderr.write(`server log (last lines):\n${target.log.slice(-15).join('\n')}\n`);
-    }
+    await stopOwnServer(cli, target);
     clearTimeout(watchdog);
   }
   return ok ? 0 : 1;
@@ -1055,14 +969,7 @@ function selfTest(): void {
 
 function report(t: Target, r: RunResult, status: Record<string, unknown> | null): void {
   const ms = (v: number) => Number((v / 1000).toFixed(3));
-  const lat = {
-    p50: ms(hist.getValueAtPercentile(50)),
-    p90: ms(hist.getValueAtPercentile(90)),
-    p99: ms(hist.getValueAtPercentile(99)),
-    p99_9: ms(hist.getValueAtPercentile(99.9)),
-    max: ms(hist.maxValue),
-    mean: ms(hist.mean),
-  };
+  const lat = latencyMs(hist);
   const lag = { p50: ms(sendLag.getValueAtPercentile(50)), p99: ms(sendLag.getValueAtPercentile(99)), max: ms(sendLag.maxValue) };
   const ackRate = windowAcks / r.windowS;
   const acceptedRate = windowAccepted / r.windowS;
@@ -1081,7 +988,7 @@ function report(t: Target, r: RunResult, status: Record<string, unknown> | null)
   const pid = serverPid(t) ?? 0;
   const threads = c.serverThreads?.map((x) => `${x.tid === pid ? 'main' : `+${x.tid - pid}`} ${x.pct}`).join(', ') ?? '';
   const mode = SATURATE ? `saturate, ${INFLIGHT} in flight × ${SESSIONS} sessions` : `open loop ${RATE}/s over ${SESSIONS} sessions`;
-  const where = t.child === null ? `against ${t.base}` : `self-started server (durability ${opt.durability}${GATEWAYS === null ? '' : `, ${GATEWAYS} gateway(s)`})`;
+  const where = t.child === null ? `against ${t.base}` : `self-started server (${describeServer(SERVER)})`;
   const tally = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1]));
   say('');
   say(`binary WebSocket NewOrderSingle / OrderCancelRequest mix, ${mode}, ${DURATION_S} s measured, ${where}`);
@@ -1105,8 +1012,8 @@ function report(t: Target, r: RunResult, status: Record<string, unknown> | null)
   const line = {
     bench: SATURATE ? 'ws.order.saturate' : 'ws.order',
     url: t.child === null ? t.base : 'self-started',
-    durability: t.child === null ? null : opt.durability,
-    gateways: t.child === null ? null : GATEWAYS,
+    durability: t.child === null ? null : SERVER.durability,
+    gateways: t.child === null ? null : SERVER.gateways,
     sessions: SESSIONS,
     inflightPerSession: SATURATE ? INFLIGHT : null,
     offeredPerSec: SATURATE ? null : RATE,
@@ -1141,10 +1048,4 @@ function report(t: Target, r: RunResult, status: Record<string, unknown> | null)
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    warn((e as Error).stack ?? String(e));
-    process.exit(1);
-  },
-);
+runMain(cli, main);

@@ -1,18 +1,113 @@
 /**
- * Shared by the binary WebSocket load tools (ws-load.ts, ws-idle.ts): start `seqex serve` as a
- * child process on a free loopback port in a temporary data directory (removed after), stop it
- * with SIGTERM and wait for its exit, read its CPU and memory from /proc, make and fund accounts
- * through the admin REST API, read the symbols' grids.
+ * Shared by the load tools (rest-load.ts, ws-load.ts, ws-idle.ts): the command line (parse, --help,
+ * integer options, --json-only, the server options, --url), start `seqex serve` as a child process
+ * on a free loopback port in a temporary data directory (removed after), stop it with SIGTERM and
+ * wait for its exit, a watchdog, read its CPU and memory from /proc, make and fund accounts through
+ * the admin REST API, read the symbols' grids.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/tools/load/ → repo root
 export const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 export const CLK_TCK = 100; // Linux USER_HZ
+
+// ---------------------------------------------------------------- the command line
+
+/** every tool has these; parseCli adds them */
+const BASE_OPTIONS = {
+  'json-only': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+/** the self-started server's options (spread into parseCli's options; read with serverChoice) */
+export const SERVER_OPTIONS = {
+  durability: { type: 'string', default: 'fsync' },
+  gateways: { type: 'string' },
+  'server-node-args': { type: 'string', default: '' },
+} as const;
+
+/** a running server instead of a self-started one (spread into parseCli's options; read with urlTarget) */
+export const URL_OPTIONS = {
+  url: { type: 'string' },
+  'admin-token': { type: 'string' },
+  'data-dir': { type: 'string' },
+  key: { type: 'string' },
+} as const;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values<O extends Options> = ReturnType<typeof parseArgs<{ options: O & typeof BASE_OPTIONS; strict: true }>>['values'];
+
+export interface Cli {
+  /** the tool's name, the prefix of its messages */
+  tool: string;
+  /** a line to stdout, unless --json-only */
+  say: (line?: string) => void;
+  /** a line to stderr, prefixed with the tool's name */
+  warn: (line: string) => void;
+  /** a usage error: the message to stderr, exit 2 */
+  fail: (message: string) => never;
+  /** an integer option in min..max, or fail */
+  intOpt: (name: string, text: string, min: number, max: number) => number;
+}
+
+/** Parses the command line (strict; with --json-only and --help): on an error the usage and exit 2, on --help the usage and exit 0. */
+export function parseCli<O extends Options>(tool: string, help: string, options: O): { opt: Values<O>; cli: Cli } {
+  const warn = (line: string) => process.stderr.write(`${tool}: ${line}\n`);
+  const fail = (message: string): never => {
+    warn(message);
+    process.exit(2);
+  };
+  let opt: Values<O>;
+  try {
+    opt = parseArgs({ options: { ...options, ...BASE_OPTIONS }, strict: true }).values as Values<O>;
+  } catch (e) {
+    process.stderr.write(`${tool}: ${(e as Error).message}\n${help}\n`);
+    process.exit(2);
+  }
+  const base = opt as { help: boolean; 'json-only': boolean };
+  if (base.help) {
+    process.stdout.write(`${help}\n`);
+    process.exit(0);
+  }
+  const quiet = base['json-only'];
+  const say = (line = '') => {
+    if (!quiet) process.stdout.write(`${line}\n`);
+  };
+  const intOpt = (name: string, text: string, min: number, max: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
+    return n;
+  };
+  return { opt, cli: { tool, say, warn, fail, intOpt } };
+}
+
+/** what to start: --durability, --gateways, --server-node-args */
+export interface ServerChoice {
+  durability: string;
+  gateways: number | null;
+  /** extra node flags for the server, e.g. --cpu-prof */
+  nodeArgs: string[];
+}
+
+/** Reads (and checks) SERVER_OPTIONS. */
+export function serverChoice(cli: Cli, opt: { durability: string; gateways?: string | undefined; 'server-node-args': string }): ServerChoice {
+  if (!['fsync', 'batch', 'none'].includes(opt.durability)) cli.fail('--durability must be fsync, batch or none');
+  return {
+    durability: opt.durability,
+    gateways: opt.gateways === undefined ? null : cli.intOpt('gateways', opt.gateways, 1, 64),
+    nodeArgs: opt['server-node-args'].split(' ').filter((a) => a !== ''),
+  };
+}
+
+/** "durability fsync" or "durability fsync, 2 gateway(s)" */
+export const describeServer = (s: ServerChoice): string => `durability ${s.durability}${s.gateways === null ? '' : `, ${s.gateways} gateway(s)`}`;
+
+// ---------------------------------------------------------------- the server
 
 export interface Target {
   /** http://127.0.0.1:PORT */
@@ -31,15 +126,13 @@ export interface Target {
   demoKey: string | null;
 }
 
-export interface ServerOptions {
-  durability: string;
-  gateways: number | null;
-  /** extra node flags for the server, e.g. --cpu-prof */
-  nodeArgs: string[];
+export interface ServerOptions extends ServerChoice {
   /** raise the child's open-files limit (shell `ulimit -n`; the hard limit if that is lower) first; null: leave it */
   nofile: number | null;
+  /** names the data directory (journal/.TAG-*) and the admin token */
   tag: string;
-  say: (line: string) => void;
+  /** more environment for the server, e.g. SEQEX_RATE_LIMIT */
+  env?: Record<string, string>;
 }
 
 export async function freePort(): Promise<number> {
@@ -63,7 +156,7 @@ export async function startServer(o: ServerOptions): Promise<Target> {
   const port = await freePort();
   const args = [...o.nodeArgs, join(ROOT, 'dist/tools/cli/seqex.js'), 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--durability', o.durability];
   if (o.gateways !== null) args.push('--gateways', String(o.gateways));
-  const env = { ...process.env, SEQEX_ADMIN_TOKEN: adminToken };
+  const env = { ...process.env, ...o.env, SEQEX_ADMIN_TOKEN: adminToken };
   let child: ChildProcess;
   if (o.nofile !== null) {
     // the shell raises the limit, then exec keeps its pid for the server
@@ -132,13 +225,55 @@ export async function stopServer(t: Target, say: (l: string) => void, graceMs = 
   return result;
 }
 
+/** --url (loopback only) with --admin-token, --data-dir (the admin token from DIR/admin-token) or --key: a running server. */
+export function urlTarget(cli: Cli, url: string, opt: { 'admin-token'?: string | undefined; 'data-dir'?: string | undefined; key?: string | undefined }): Target {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' || !LOOPBACK.has(u.hostname)) cli.fail('--url must be http://127.0.0.1:PORT (loopback only)');
+  let adminToken = opt['admin-token'] ?? null;
+  if (adminToken === null && opt['data-dir'] !== undefined) adminToken = readFileSync(join(opt['data-dir'], 'admin-token'), 'utf8').trim();
+  const key = opt.key ?? null;
+  if (adminToken === null && key === null) cli.fail('with --url give --admin-token, --data-dir or --key');
+  return { base: u.origin, wsUrl: `ws://${u.host}/v1/ws`, port: Number(u.port || 80), adminToken, key, child: null, dataDir: null, log: [], logCount: 0, demoKey: null };
+}
+
+/** Everything (start, set-up, run, stop) must end within `ms`, or this kills the server, removes its data directory and exits 3. */
+export function startWatchdog(cli: Cli, ms: number, t: Target): NodeJS.Timeout {
+  const watchdog = setTimeout(() => {
+    cli.warn(`watchdog: still running after ${ms / 1000} s: stopping`);
+    t.child?.kill('SIGKILL');
+    if (t.dataDir !== null) rmSync(t.dataDir, { recursive: true, force: true });
+    process.exit(3);
+  }, ms);
+  watchdog.unref();
+  return watchdog;
+}
+
+/** Stops a self-started server (nothing for a --url one) and says so; its last log lines if it did not exit 0. */
+export async function stopOwnServer(cli: Cli, t: Target): Promise<void> {
+  if (t.child === null) return;
+  const code = await stopServer(t, (l) => cli.say(`${cli.tool}: ${l}`));
+  cli.say(`${cli.tool}: server stopped (${String(code)}), data directory removed`);
+  if (code !== 0) process.stderr.write(`server log (last lines):\n${t.log.slice(-15).join('\n')}\n`);
+}
+
+/** Runs the tool's main and exits with its code (1, with the stack, if it throws). */
+export function runMain(cli: Cli, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      cli.warn((e as Error).stack ?? String(e));
+      process.exit(1);
+    },
+  );
+}
+
 // ---------------------------------------------------------------- /proc
 
 /** utime and stime (fields 14 and 15 of /proc/.../stat) in clock ticks */
 export function procUserSys(path: string): { user: number; sys: number } {
   try {
     const s = readFileSync(path, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
     return { user: Number(f[11]), sys: Number(f[12]) };
   } catch {
     return { user: 0, sys: 0 };
@@ -169,7 +304,7 @@ export function threadTicks(pid: number): Map<number, ThreadTicks> {
   return m;
 }
 
-/** busy, steal and total jiffies of the whole machine */
+/** busy, steal and total jiffies of the whole machine (user nice system idle iowait irq softirq steal; guest is inside user) */
 export function machineTicks(): { busy: number; steal: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const v = line.split(/\s+/).slice(1, 9).map((x) => Number(x) || 0);
@@ -323,9 +458,15 @@ export async function referenceData(t: Target, names: string[]): Promise<{ syms:
   return { syms, decimals };
 }
 
-/** `n` new accounts, each funded far beyond what a run can reserve; returns their API keys. */
+/**
+ * `n` new accounts, each funded far beyond what a run can reserve; returns their API keys. A --url
+ * target with --key and no admin token: just that key.
+ */
 export async function makeAccounts(t: Target, n: number, syms: Sym[], decimals: Map<string, number>, tag: string): Promise<string[]> {
-  if (t.adminToken === null) throw new Error('making accounts needs the admin token');
+  if (t.adminToken === null) {
+    if (t.key === null) throw new Error('making accounts needs the admin token');
+    return [t.key];
+  }
   const assets = new Map<string, string>();
   for (const s of syms) {
     assets.set(s.quote, '1000000000'); // 1e9 quote units
@@ -348,6 +489,32 @@ export async function makeAccounts(t: Target, n: number, syms: Sym[], decimals: 
   };
   for (let i = 0; i < n; i += 16) await Promise.all(Array.from({ length: Math.min(16, n - i) }, (_, j) => one(i + j)));
   return keys;
+}
+
+// ---------------------------------------------------------------- random numbers
+
+/** xorshift32 on `o.rng` (cheap, so a generator spends its CPU on the load): a number in [0, 1) */
+export function rand(o: { rng: number }): number {
+  let x = o.rng;
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  o.rng = x >>> 0;
+  return o.rng / 4294967296;
+}
+
+/** an integer in lo..hi */
+export const between = (o: { rng: number }, lo: number, hi: number): number => lo + Math.floor(rand(o) * (hi - lo + 1));
+
+/** a non-zero xorshift32 state for the i-th connection or session */
+export const rngSeed = (i: number): number => (0x9e3779b9 * (i + 1)) >>> 0 || 1;
+
+// ---------------------------------------------------------------- reporting
+
+/** p50 … p99.9, max and mean of an HdrHistogram of µs, in ms (3 decimals) */
+export function latencyMs(h: { getValueAtPercentile(p: number): number; maxValue: number; mean: number }) {
+  const ms = (v: number) => Number((v / 1000).toFixed(3));
+  return { p50: ms(h.getValueAtPercentile(50)), p90: ms(h.getValueAtPercentile(90)), p99: ms(h.getValueAtPercentile(99)), p99_9: ms(h.getValueAtPercentile(99.9)), max: ms(h.maxValue), mean: ms(h.mean) };
 }
 
 // ---------------------------------------------------------------- a quiet machine
