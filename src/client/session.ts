@@ -271,7 +271,12 @@ export class SessionClient {
   }
 
   /** OrderCancelReplaceRequest; resolves with the Replaced report or the OrderCancelReject. */
-  replace(c: { orderId?: number; origClOrdId?: string; clOrdId?: string; orderQty?: string; price?: string }): Promise<FixMessage> {
+  async replace(c: { orderId?: number; origClOrdId?: string; clOrdId?: string; orderQty?: string; price?: string }): Promise<FixMessage> {
+    if (c.orderId === undefined && c.origClOrdId !== undefined && c.clOrdId === undefined) {
+      // an OrderCancelReject carries the order's id and the request's clOrdId (none here): know the id to recognise it
+      const st = await this.status({ origClOrdId: c.origClOrdId });
+      c = { ...c, orderId: st.orderId as number, origClOrdId: undefined };
+    }
     const mine = (r: FixMessage) => (c.orderId !== undefined ? r.orderId === c.orderId : r.clOrdId === c.origClOrdId || (c.clOrdId !== undefined && r.clOrdId === c.clOrdId));
     return this.request({ msgType: 'G', ...c }, (r) => (r.msgType === '8' && r.execType === '5' && mine(r)) || (r.msgType === '9' && r.cxlRejResponseTo === '2' && mine(r)), true);
   }

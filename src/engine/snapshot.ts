@@ -19,7 +19,8 @@ import type { PairTable } from './pairTable.js';
 import { parseSymbolConfig } from './symbols.js';
 
 const MAGIC = 'SEQXSNAP';
-const VERSION = 3;
+/** 4: the clock holds each account's message number (msgSeqs); a version-3 snapshot is skipped and the journal replayed, which numbers correctly */
+const VERSION = 4;
 /** orderId, accountIdx, symbolIdx, enums, price, stopPrice, qty, filled, cumNotional, expire, created, updated, seq, origQty, origPrice */
 const ORDER_FIELDS = 15;
 
@@ -34,7 +35,7 @@ interface Clock {
    * and cancel rejects): kept like the clock, outside the state hash, so a rejected order, which
    * sends its sender a numbered report, still leaves the business state unchanged
    */
-  msgSeqs?: number[];
+  msgSeqs: number[];
 }
 
 interface Header {
@@ -354,7 +355,7 @@ export function readSnapshot(bytes: Uint8Array, options: EngineOptions, prebuilt
   e.nextOrderId = st.counters.nextOrderId;
   e.nextTradeId = st.counters.nextTradeId;
   e.currentDay = st.clock.currentDay;
-  const msgSeqs = st.clock.msgSeqs ?? [];
+  const msgSeqs = st.clock.msgSeqs!;
   e.accounts.forEach((a, i) => (a.msgSeq = msgSeqs[i] ?? 0));
   e.lastSeq = st.clock.lastSeq;
   e.nowUs = st.clock.nowUs;

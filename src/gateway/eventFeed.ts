@@ -39,12 +39,15 @@ export class EventFeed {
   private readonly ring: BroadcastRing;
   private readonly reader: BroadcastReader;
   laps = 0;
+  /** journal seq of the last frame read (every message of a command up to it was handed over) */
+  lastSeq = 0;
   private readonly recs: Float64Array[] = [];
   private readonly cls: (string | null)[] = [];
 
-  constructor(eventsSab: SharedArrayBuffer, consumer: number) {
+  /** `fromStart`: read from the ring's first frame (a consumer attached after the producer started, on a ring made for this run) */
+  constructor(eventsSab: SharedArrayBuffer, consumer: number, fromStart = false) {
     this.ring = new BroadcastRing(eventsSab);
-    this.reader = this.ring.reader(consumer);
+    this.reader = this.ring.reader(consumer, fromStart ? 0 : undefined);
   }
 
   /**
@@ -111,6 +114,7 @@ export class EventFeed {
         onLapped();
         continue;
       }
+      this.lastSeq = f[o]!;
       r.advance();
       n++;
       for (let k = 0; k < recs.length; k++) onRecord(recs[k]!, cls[k]!);

@@ -38,6 +38,8 @@ export const SESSION_LIMITS = {
   messagesPerSecond: 5000,
   /** seconds to log on after connecting */
   logonTimeoutSeconds: 10,
+  /** inbound messages of a session waiting for the ones before them (handled in order); past it they are refused */
+  maxQueuedInbound: 1000,
 };
 
 /** What the session store (main thread) answers: the account's messages from `from` on. */
@@ -46,7 +48,10 @@ export interface StoredRange {
   firstAvailable: number;
   /** the account's last msgSeq the store has seen */
   last: number;
+  /** from `from` on, in order; bounded: fewer than up to `last` means ask again after the last one */
   events: DecodedEvent[];
+  /** the journal seq up to which the store has read the event ring: it holds every message of a command up to it */
+  seenSeq?: number;
 }
 
 export interface SessionStoreLink {
@@ -75,6 +80,14 @@ class Session {
   /** live messages that arrived ahead of `next` (while a fetch from the store fills the gap) */
   readonly ahead = new Map<number, Message>();
   fetching = false;
+  /**
+   * the journal seq this thread's feed had read when the session joined its account's stream:
+   * messages up to it can only come from the store, so a fill goes on until the store has read that far
+   */
+  syncSeq = 0;
+  /** inbound messages are handled one after the other (a cancel must not overtake its order) */
+  inbox: Promise<void> = Promise.resolve();
+  inboxDepth = 0;
   /** orders this session entered and that may still be open (cancel-on-disconnect) */
   readonly orders = new Set<number>();
   /** clOrdIds this session sent, until the order's id is known */
@@ -133,7 +146,13 @@ export class SessionGateway {
         } catch {
           return this.reject(s, 'not MessagePack');
         }
-        void this.onMessage(s, m);
+        // in order: a message waits for the ones before it to reach the exchange (not for their answers)
+        if (s.inboxDepth >= SESSION_LIMITS.maxQueuedInbound) return this.reject(s, 'too many messages waiting for the ones before them: slow down');
+        s.inboxDepth++;
+        s.inbox = s.inbox
+          .then(() => this.onMessage(s, m))
+          .catch((e: unknown) => this.log(`session: a message failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
+          .finally(() => s.inboxDepth--);
       },
       close: (ws) => {
         const s = ws.getUserData().session;
@@ -151,6 +170,7 @@ export class SessionGateway {
   // ---------------------------------------------------------------- inbound
 
   private async onMessage(s: Session, raw: unknown): Promise<void> {
+    if (s.closed) return;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) return this.reject(s, 'a message is a MessagePack map');
     const m = raw as Message;
     if (typeof m.msgType !== 'string') return this.reject(s, 'msgType (a string) is required');
@@ -171,32 +191,43 @@ export class SessionGateway {
           return this.logout(s, 'logout requested');
         case MsgType.LOGON:
           return this.reject(s, 'already logged on');
+        // each call below hands its command or query to the exchange before its first await; the
+        // answer is waited for off the inbound queue (detach), so the session's next message goes on
         case MsgType.NEW_ORDER_SINGLE: {
           const cmd = await newOrderSingle(m, s.accountId, this.directory);
+          if (s.closed) return;
           s.pendingClOrdIds.add((cmd as { clOrdId: string }).clOrdId);
-          return await this.submit(s, m, cmd);
+          return this.detach(s, m, this.submit(s, m, cmd));
         }
         case MsgType.ORDER_CANCEL_REQUEST:
-          return await this.submit(s, m, orderCancelRequest(m, s.accountId));
+          return this.detach(s, m, this.submit(s, m, orderCancelRequest(m, s.accountId)));
         case MsgType.ORDER_CANCEL_REPLACE_REQUEST: {
           const view = await this.findOrder(s, m);
           if (view === null) return this.send(s, unsequencedCancelReject(m, '2', Code.NOT_FOUND));
           const sym = await this.directory.findSymbol(view.symbol);
           if (sym === undefined) throw new FixReject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
-          return await this.submit(s, m, orderCancelReplaceRequest({ ...m, orderId: view.orderId, origClOrdId: undefined }, s.accountId, sym));
+          return this.detach(s, m, this.submit(s, m, orderCancelReplaceRequest({ ...m, orderId: view.orderId, origClOrdId: undefined }, s.accountId, sym)));
         }
         case MsgType.ORDER_MASS_CANCEL_REQUEST:
-          return await this.massCancel(s, m);
+          return this.detach(s, m, this.massCancel(s, m));
         case MsgType.ORDER_STATUS_REQUEST:
-          return await this.orderStatus(s, m);
+          return this.detach(s, m, this.orderStatus(s, m));
         default:
           return this.reject(s, `unknown msgType ${String(m.msgType).slice(0, 8)}`);
       }
     } catch (e) {
-      if (e instanceof FixReject) return this.businessReject(s, m, CODE_NAMES[e.code] ?? 'INVALID_REQUEST', e.message);
-      this.log(`session: ${m.msgType} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      return this.businessReject(s, m, 'INTERNAL', 'internal error: the outcome is unknown, ask OrderStatusRequest');
+      return this.failed(s, m, e);
     }
+  }
+
+  private detach(s: Session, m: Message, p: Promise<void>): void {
+    p.catch((e: unknown) => this.failed(s, m, e));
+  }
+
+  private failed(s: Session, m: Message, e: unknown): void {
+    if (e instanceof FixReject) return this.businessReject(s, m, CODE_NAMES[e.code] ?? 'INVALID_REQUEST', e.message);
+    this.log(`session: ${m.msgType} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return this.businessReject(s, m, 'INTERNAL', 'internal error: the outcome is unknown, ask OrderStatusRequest');
   }
 
   private async logon(s: Session, m: Message): Promise<void> {
@@ -222,8 +253,10 @@ export class SessionGateway {
     let set = this.byAccount.get(accountId);
     if (set === undefined) this.byAccount.set(accountId, (set = new Set()));
     set.add(s);
+    // what this thread's feed read before now never reaches the session live: the store must have read as far
+    s.syncSeq = this.feed.lastSeq;
     this.send(s, { msgType: MsgType.LOGON, accountId, heartBtInt: hb, nextSeqNum: stored.last + 1, cancelOnDisconnect: s.cancelOnDisconnect });
-    if (s.next <= stored.last) await this.fill(s);
+    if (s.next <= stored.last || (stored.seenSeq ?? s.syncSeq) < s.syncSeq) await this.fill(s);
   }
 
   private async submit(s: Session, m: Message, cmd: Command): Promise<void> {
@@ -231,6 +264,8 @@ export class SessionGateway {
     if (r.kind === 'reply') {
       // reports reach the session through the event feed, in seqNum order; here only bookkeeping
       for (const e of r.events) this.track(s, e);
+      // the line dropped while the order was on its way: cancel-on-disconnect covers it too
+      if (s.closed) return this.cancelOnDisconnect(s);
       const rej = r.events.find((e) => e.event === 'reject');
       if (rej !== undefined && r.events.every((e) => e.event !== 'exec' && e.event !== 'cancelReject')) this.businessReject(s, m, CODE_NAMES[r.code] ?? 'INVALID_REQUEST', String(rej.message));
       return;
@@ -304,13 +339,21 @@ export class SessionGateway {
     const end = m.endSeqNo ?? 0;
     if (typeof begin !== 'number' || !Number.isSafeInteger(begin) || begin < 1 || typeof end !== 'number' || !Number.isSafeInteger(end) || end < 0)
       return this.reject(s, 'ResendRequest needs beginSeqNo >= 1 and endSeqNo >= 0 (0 = to the last)');
-    const got = await this.store.range(s.accountId, begin);
-    if (s.closed) return;
-    const last = Math.min(end === 0 ? s.next - 1 : end, s.next - 1);
-    if (begin < got.firstAvailable) this.send(s, { msgType: MsgType.SEQUENCE_RESET, gapFill: true, seqNum: begin, newSeqNo: Math.min(got.firstAvailable, last + 1) });
-    for (const e of got.events) {
-      const msg = accountMessage(e, this.directory);
-      if (msg !== null && (msg.seqNum as number) <= last) this.send(s, { ...msg, possDup: true });
+    // the store answers in bounded parts: ask again after the last message of each
+    for (let from = begin; ; ) {
+      const got = await this.store.range(s.accountId, from);
+      await this.loadSymbols(got.events);
+      if (s.closed) return;
+      const last = Math.min(end === 0 ? s.next - 1 : end, s.next - 1);
+      if (from === begin && begin < got.firstAvailable) this.send(s, { msgType: MsgType.SEQUENCE_RESET, gapFill: true, seqNum: begin, newSeqNo: Math.min(got.firstAvailable, last + 1) });
+      let upTo = 0;
+      for (const e of got.events) {
+        const msg = accountMessage(e, this.directory);
+        upTo = e.msgSeq as number;
+        if (msg !== null && (msg.seqNum as number) <= last) this.send(s, { ...msg, possDup: true });
+      }
+      if (got.events.length === 0 || upTo >= last || upTo < from) return;
+      from = upTo + 1;
     }
   }
 
@@ -342,9 +385,19 @@ export class SessionGateway {
     }
   }
 
-  private onAccountEvent(e: DecodedEvent): void {
+  private onAccountEvent(e: DecodedEvent, refreshed = false): void {
     const sessions = this.byAccount.get(e.accountId as number);
     if (sessions === undefined) return;
+    const idx = e.symbolIdx as number;
+    if (!refreshed && e.event === 'exec' && idx >= 0 && this.directory.symbolAt(idx) === undefined) {
+      // a symbol this thread has not loaded (added since, or nothing asked for it since a restart):
+      // the report goes out once the reference data is here; later ones wait behind it (ahead)
+      void this.directory.symbolAtIdx(idx).then(
+        () => this.onAccountEvent(e, true),
+        () => this.onAccountEvent(e, true),
+      );
+      return;
+    }
     let msg: Message | null = null;
     for (const s of sessions) {
       msg ??= accountMessage(e, this.directory);
@@ -383,7 +436,9 @@ export class SessionGateway {
     s.fetching = true;
     try {
       for (let attempt = 0; attempt < 200 && !s.closed; attempt++) {
+        const from = s.next;
         const got = await this.store.range(s.accountId, s.next);
+        await this.loadSymbols(got.events);
         if (s.closed) return;
         if (s.next < got.firstAvailable) {
           // older than anything kept: say so (FIX GapFill) and go on from the oldest kept
@@ -397,8 +452,13 @@ export class SessionGateway {
           s.next++;
         }
         this.flushAhead(s);
-        // done when nothing is held ahead, or the store has not yet seen what the feed holds
-        if (s.ahead.size === 0) return;
+        // a bounded answer that made progress: the store keeps more, ask again at once
+        if (s.next > from && s.next <= got.last && got.events.length > 0) {
+          attempt--;
+          continue;
+        }
+        // done when nothing is held ahead and the store has read what the feed had read at logon
+        if (s.ahead.size === 0 && (got.seenSeq ?? s.syncSeq) >= s.syncSeq) return;
         await new Promise((r) => setTimeout(r, 5));
       }
       if (!s.closed) this.logout(s, 'could not fill a gap in the message stream: log on again with nextExpectedSeq');
@@ -407,6 +467,14 @@ export class SessionGateway {
       if (!s.closed) this.logout(s, 'could not fill a gap in the message stream: log on again with nextExpectedSeq');
     } finally {
       s.fetching = false;
+    }
+  }
+
+  /** fetches the reference data of symbols this thread does not know yet (a report needs their tick and lot) */
+  private async loadSymbols(events: DecodedEvent[]): Promise<void> {
+    for (const e of events) {
+      const idx = e.symbolIdx as number;
+      if (e.event === 'exec' && idx >= 0 && this.directory.symbolAt(idx) === undefined) await this.directory.symbolAtIdx(idx);
     }
   }
 
@@ -484,12 +552,17 @@ export class SessionGateway {
     const set = this.byAccount.get(s.accountId);
     set?.delete(s);
     if (set !== undefined && set.size === 0) this.byAccount.delete(s.accountId);
-    if (s.loggedOn && s.cancelOnDisconnect && s.orders.size > 0) {
-      const ids = [...s.orders];
-      void (async () => {
-        for (const orderId of ids) await this.dispatcher.command({ type: 'cancelOrder', seq: 0, tsUs: 0, accountId: s.accountId, orderId });
-      })();
-    }
+    this.cancelOnDisconnect(s);
+  }
+
+  /** cancels the open orders of a closed session that asked for it (once each: an order acknowledged later comes alone) */
+  private cancelOnDisconnect(s: Session): void {
+    if (!s.loggedOn || !s.cancelOnDisconnect || s.orders.size === 0) return;
+    const ids = [...s.orders];
+    s.orders.clear();
+    void (async () => {
+      for (const orderId of ids) await this.dispatcher.command({ type: 'cancelOrder', seq: 0, tsUs: 0, accountId: s.accountId, orderId });
+    })();
   }
 
   /** Once a second: heartbeats, test requests, dead lines, logons that never came. */
@@ -520,7 +593,8 @@ export class SessionGateway {
 }
 
 function unsequencedCancelReject(m: Message, responseTo: '1' | '2', code: Code): Message {
-  const e = { seq: 0, tsUs: Date.now() * 1000, rejectCode: code, responseTo: Number(responseTo), ordStatus: 0, orderId: 0, clOrdId: typeof m.clOrdId === 'string' ? m.clOrdId : null } as unknown as DecodedEvent;
+  const orderId = typeof m.orderId === 'number' && Number.isSafeInteger(m.orderId) && m.orderId > 0 ? m.orderId : 0;
+  const e = { seq: 0, tsUs: Date.now() * 1000, rejectCode: code, responseTo: Number(responseTo), ordStatus: 0, orderId, clOrdId: typeof m.clOrdId === 'string' ? m.clOrdId : null } as unknown as DecodedEvent;
   const msg = orderCancelReject(e);
   delete msg.seqNum;
   return msg;

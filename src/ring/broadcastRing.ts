@@ -109,10 +109,10 @@ export class BroadcastRing {
 
   // ------------------------------------------------------------------ consumers
 
-  /** A consumer that starts at the current published position (it takes a snapshot first). */
-  reader(index: number): BroadcastReader {
+  /** A consumer that starts at the current published position (it takes a snapshot first), or at `from`. */
+  reader(index: number, from?: number): BroadcastReader {
     if (!Number.isInteger(index) || index < 0 || index >= MAX_CONSUMERS) throw new Error(`consumer index must be 0..${MAX_CONSUMERS - 1}`);
-    return new BroadcastReader(this.v, index);
+    return new BroadcastReader(this.v, index, from);
   }
 }
 
@@ -127,8 +127,10 @@ export class BroadcastReader {
   constructor(
     readonly v: RingViews,
     private readonly index: number,
+    /** where to start (a position the producer wrote from); default the current published position */
+    from?: number,
   ) {
-    this.cursor = Atomics.load(v.ctrl, PUBLISHED);
+    this.cursor = from ?? Atomics.load(v.ctrl, PUBLISHED);
     Atomics.store(v.ctrl, CURSORS + index * LINE, this.cursor);
   }
 

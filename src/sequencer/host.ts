@@ -78,6 +78,8 @@ export interface RecoveryReport {
   logs: string[];
   /** account messages of replayed records after `recoverMessagesAfterSeq` */
   messages: DecodedEvent[];
+  /** per account id, the msgSeq of its last message (the engine's numbering after recovery) */
+  msgSeqs?: number[];
 }
 
 export interface SnapshotResult {

@@ -90,6 +90,9 @@ port.postMessage({
   journal: r.journal,
   logs,
   messages,
+  // the session store's files may lack an account's messages (removed, rotated out, or before a
+  // snapshot that recovery did not replay): it still must know where each account's numbering stands
+  msgSeqs: r.engine.accounts.map((a) => a.msgSeq),
 });
 while (!control.waitJournalReady(1000)) if (control.stopRequested) process.exit(0);
 const sequencer = new Sequencer(

@@ -45,10 +45,13 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
     gateways: cfg.gateways + 1, // the last port is this thread's (seeding)
     snapshotEveryRecords: cfg.snapshotEveryRecords,
     snapshotEverySeconds: cfg.snapshotEverySeconds,
-    recoverMessagesAfterSeq: store.lastSeq,
+    // from the store's last command on, not after it: its files may end inside that command's messages
+    // (a write cut by a crash); what the store already holds is skipped when added again
+    recoverMessagesAfterSeq: Math.max(0, store.lastSeq - 1),
     log,
   });
   store.addRecovered(host.recovery.messages);
+  store.setLastMsgSeqs(host.recovery.msgSeqs ?? []);
   store.start(host.events.sab);
   const own = new Dispatcher(cfg.gateways, host.inbound.sab, host.outbound[cfg.gateways]!.sab, cfg.requestTimeoutMs);
   const workers: Worker[] = [];
