@@ -58,10 +58,20 @@ const directory = new Directory(dispatcher);
 
 let asks = 0;
 const waiting = new Map<number, (v: unknown) => void>();
+/** the main thread answers in microseconds; a snapshot can take seconds: past this the caller gets an error */
+const ASK_TIMEOUT_MS = 60_000;
 const ask = <T>(what: 'status' | 'snapshot' | 'metrics' | 'range', args: { accountId?: number; from?: number } = {}): Promise<T> =>
-  new Promise((resolve) => {
+  new Promise((resolve, reject) => {
     const id = ++asks;
-    waiting.set(id, resolve as (v: unknown) => void);
+    const timer = setTimeout(() => {
+      waiting.delete(id);
+      reject(new Error(`the main thread did not answer '${what}' in time`));
+    }, ASK_TIMEOUT_MS);
+    timer.unref();
+    waiting.set(id, (v) => {
+      clearTimeout(timer);
+      resolve(v as T);
+    });
     send({ type: 'ask', id, what, ...args } as FromGateway);
   });
 

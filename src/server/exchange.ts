@@ -38,7 +38,7 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
   mkdirSync(cfg.dataDir, { recursive: true });
   const adminToken = cfg.adminToken ?? persistedSecret(join(cfg.dataDir, 'admin-token'), () => `adm_${randomBytes(24).toString('base64url')}`);
   const startedMs = performance.now();
-  const store = new SessionStore(cfg.dataDir);
+  const store = new SessionStore(cfg.dataDir, { log });
   const host = await SequencerHost.start({
     dataDir: cfg.dataDir,
     durability: cfg.durability,

@@ -24,6 +24,7 @@ export interface SessionStoreOptions {
   fileBytes?: number;
   /** messages in one `range` answer at most (a session asks again from after the last) */
   maxRange?: number;
+  log?: (line: string) => void;
 }
 
 /** default bound of one `range` answer: a resume from 1 of a busy account comes in parts, not as a million objects */
@@ -72,9 +73,12 @@ export class SessionStore {
   /** seq of the newest event the store holds (after a restart: the newest read back from its files) */
   lastSeq = 0;
   laps = 0;
+  writeErrors = 0;
+  private readonly log: (line: string) => void;
 
   constructor(dataDir: string, options: SessionStoreOptions = {}) {
     this.cap = options.maxMessages ?? 1_000_000;
+    this.log = options.log ?? (() => {});
     this.recs = new Float64Array(this.cap * REC);
     this.clOrdIds = new Array<string | null>(this.cap).fill(null);
     this.fileBytes = options.fileBytes ?? 256 * 1024 * 1024;
@@ -222,7 +226,15 @@ export class SessionStore {
     const buf = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingSize = 0;
-    writeSync(this.fd, buf);
+    try {
+      writeSync(this.fd, buf);
+    } catch (e) {
+      // derived data (the journal is the truth): a full disk must not stop the exchange; resends
+      // are served from memory, and a restart regenerates what recovery replays
+      this.writeErrors++;
+      if (this.writeErrors === 1) this.log(`session store: cannot write ${this.dir}: ${(e as Error).message}`);
+      return;
+    }
     this.fileSize += buf.length;
     if (this.fileSize >= this.fileBytes) this.openNext();
   }
