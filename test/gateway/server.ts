@@ -100,3 +100,12 @@ export function call(
     req.end();
   });
 }
+
+/** Waits until `cond()` holds (polling every 10 ms); throws after `ms`. */
+export async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -9,7 +9,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
 import { afterAll, expect, it } from 'vitest';
 import { SessionClient, type FixMessage } from '../../src/client/session.js';
-import { call, startTestExchange, type TestExchange } from './server.js';
+import { call, startTestExchange, type TestExchange, until } from './server.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -18,14 +18,6 @@ let ex: TestExchange | null = null;
 afterAll(async () => {
   await ex?.close();
 });
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const wsUrl = () => `ws://127.0.0.1:${ex!.port}/v1/ws`;
 

@@ -9,20 +9,12 @@ import { afterAll, expect, it } from 'vitest';
 import { SessionClient, type FixMessage } from '../../src/client/session.js';
 import { SessionStore } from '../../src/server/sessionStore.js';
 import type { DecodedEvent } from '../../src/engine/events.js';
-import { startTestExchange, type TestExchange } from './server.js';
+import { startTestExchange, type TestExchange, until } from './server.js';
 
 let ex: TestExchange | null = null;
 afterAll(async () => {
   await ex?.close();
 });
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 it('messages missing from the store files are regenerated from the journal at start-up', async () => {
   ex = await startTestExchange();

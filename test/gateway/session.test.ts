@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionClient, type FixMessage } from '../../src/client/session.js';
-import { call, startTestExchange, type TestExchange } from './server.js';
+import { call, startTestExchange, type TestExchange, until } from './server.js';
 
 let ex: TestExchange;
 let bobKey: string;
@@ -24,14 +24,6 @@ function recorder(s: SessionClient): FixMessage[] {
   const got: FixMessage[] = [];
   s.onMessage((m) => got.push(m));
   return got;
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 beforeAll(async () => {
