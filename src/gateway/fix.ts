@@ -62,10 +62,11 @@ const ts = (us: number): number => Math.floor(us / 1000);
 /** An execution report (8) from the engine's exec event; `seqNum` is the account's msgSeq. */
 export function executionReport(e: DecodedEvent, sym: SymbolInfo | undefined): Message {
   const n = (k: string) => e[k] as number;
-  const px = (t: number) => (t > 0 && sym !== undefined ? sym.tick.format(t) : undefined);
   const qty = (l: number) => (sym !== undefined ? sym.lot.format(l) : String(l));
   const cum = n('cumQtyLots');
   const reject = n('rejectCode');
+  // fields are only ever added, never deleted: a deleted property turns the object into a slow
+  // dictionary for the MessagePack encoder (one report per fill: this is the hottest object)
   const m: Message = {
     msgType: MsgType.EXECUTION_REPORT,
     seqNum: n('msgSeq'),
@@ -73,24 +74,24 @@ export function executionReport(e: DecodedEvent, sym: SymbolInfo | undefined): M
     transactTime: ts(e.tsUs),
     execId: `${e.seq}.${n('execId')}`,
     orderId: n('orderId'),
-    clOrdId: e.clOrdId ?? undefined,
-    symbol: sym?.symbol,
-    side: FIX_SIDE[n('side')],
-    ordType: FIX_ORD_TYPE[n('ordType')],
-    timeInForce: FIX_TIF[n('tif')],
-    execType: FIX_EXEC_TYPE[n('execType')],
-    ordStatus: FIX_ORD_STATUS[n('ordStatus')],
-    orderQty: qty(n('qtyLots')),
-    price: px(n('priceTicks')),
-    stopPx: px(n('stopPriceTicks')),
-    cumQty: qty(cum),
-    leavesQty: qty(n('leavesQtyLots')),
-    avgPx: cum > 0 && sym !== undefined ? sym.tick.ratio(n('cumNotionalTickLots'), cum, 4) : '0',
-    seq: e.seq,
   };
+  if (typeof e.clOrdId === 'string') m.clOrdId = e.clOrdId;
+  if (sym !== undefined) m.symbol = sym.symbol;
+  m.side = FIX_SIDE[n('side')];
+  m.ordType = FIX_ORD_TYPE[n('ordType')];
+  m.timeInForce = FIX_TIF[n('tif')];
+  m.execType = FIX_EXEC_TYPE[n('execType')];
+  m.ordStatus = FIX_ORD_STATUS[n('ordStatus')];
+  m.orderQty = qty(n('qtyLots'));
+  if (sym !== undefined && n('priceTicks') > 0) m.price = sym.tick.format(n('priceTicks'));
+  if (sym !== undefined && n('stopPriceTicks') > 0) m.stopPx = sym.tick.format(n('stopPriceTicks'));
+  m.cumQty = qty(cum);
+  m.leavesQty = qty(n('leavesQtyLots'));
+  m.avgPx = cum > 0 && sym !== undefined ? sym.tick.ratio(n('cumNotionalTickLots'), cum, 4) : '0';
+  m.seq = e.seq;
   if (n('execType') === 2) {
     m.lastQty = qty(n('lastQtyLots'));
-    m.lastPx = px(n('lastPxTicks'));
+    if (sym !== undefined) m.lastPx = sym.tick.format(n('lastPxTicks'));
     m.tradeId = n('tradeId');
     m.lastLiquidityInd = n('liquidity') === 1 ? '1' : '2';
   }
@@ -101,7 +102,7 @@ export function executionReport(e: DecodedEvent, sym: SymbolInfo | undefined): M
   if (n('postOnly') === 1) m.postOnly = true;
   if (n('stp') > 0) m.stp = STP_NAMES[n('stp')];
   if (n('expireTimeUs') > 0) m.expireTime = ts(n('expireTimeUs'));
-  return dropUndefined(m);
+  return m;
 }
 
 /** An order cancel reject (9) from the engine's cancelReject event. */
@@ -129,7 +130,8 @@ export function accountMessage(e: DecodedEvent, dir: Directory): Message | null 
   return null;
 }
 
-function dropUndefined(m: Message): Message {
+/** the message without its undefined fields (MessagePack would send them as nil) */
+export function dropUndefined(m: Message): Message {
   for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
   return m;
 }

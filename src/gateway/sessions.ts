@@ -24,7 +24,7 @@ import { RateLimiter } from './auth.js';
 import type { Directory } from './directory.js';
 import type { Dispatcher } from './dispatcher.js';
 import { EventFeed, messageEvent } from './eventFeed.js';
-import { accountMessage, FIX_ORD_TYPE, FIX_SIDE, FIX_TIF, FixReject, type Message, MsgType, newOrderSingle, orderCancelReject, orderCancelReplaceRequest, orderCancelRequest } from './fix.js';
+import { accountMessage, dropUndefined, FIX_ORD_TYPE, FIX_SIDE, FIX_TIF, FixReject, type Message, MsgType, newOrderSingle, orderCancelReject, orderCancelReplaceRequest, orderCancelRequest } from './fix.js';
 
 export const SESSION_LIMITS = {
   /** largest inbound frame; uWS closes the connection on a bigger one */
@@ -298,7 +298,7 @@ export class SessionGateway {
     if (v === null) return this.businessReject(s, m, 'NOT_FOUND', 'unknown order');
     const sym = await this.directory.findSymbol(v.symbol);
     if (sym === undefined) return this.businessReject(s, m, 'NOT_FOUND', 'unknown order');
-    this.send(s, {
+    this.send(s, dropUndefined({
       msgType: MsgType.EXECUTION_REPORT,
       execType: 'I',
       execId: `status.${v.seq}.${v.orderId}`,
@@ -315,7 +315,7 @@ export class SessionGateway {
       leavesQty: sym.lot.format(v.leavesLots),
       avgPx: v.filledLots > 0 ? sym.tick.ratio(v.cumNotionalTickLots, v.filledLots, 4) : '0',
       seq: v.seq,
-    });
+    }));
   }
 
   private async massCancel(s: Session, m: Message): Promise<void> {
@@ -482,7 +482,8 @@ export class SessionGateway {
 
   private send(s: Session, m: Message): void {
     if (s.closed) return;
-    for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
+    // execution reports are built without undefined fields (fix.ts); others may carry some
+    if (m.msgType !== MsgType.EXECUTION_REPORT) for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
     const bytes = packr.pack(m);
     if (this.batching) {
       // inside a feed poll: written after it, all of a session's reports in one cork (one syscall)

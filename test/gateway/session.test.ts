@@ -58,6 +58,8 @@ describe('binary session', () => {
       if (sessions < 2) await new Promise((r) => setTimeout(r, 100));
     }
     expect(sessions).toBe(2);
+    // no field is sent empty (MessagePack nil / undefined)
+    for (const m of [...aMsgs, ...bMsgs]) expect(Object.entries(m).filter(([, v]) => v === null || v === undefined)).toEqual([]);
     for (const msgs of [aMsgs, bMsgs]) {
       const seqs = msgs.map((m) => m.seqNum as number);
       expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
@@ -121,7 +123,15 @@ describe('binary session', () => {
   it('order status, cancel and replace helpers answer with the right reports', async () => {
     const s = await SessionClient.connect({ url: wsUrl(), apiKey: bobKey });
     const o = await s.newOrder({ clOrdId: 'b-h-1', symbol: 'MSFT', side: '1', ordType: '2', orderQty: '5', price: '401.00' });
-    expect(await s.status({ orderId: o.orderId as number })).toMatchObject({ execType: 'I', ordStatus: '0', leavesQty: '5' });
+    const status = await s.status({ orderId: o.orderId as number });
+    expect(status).toMatchObject({ execType: 'I', ordStatus: '0', leavesQty: '5' });
+    expect(Object.entries(status).filter(([, v]) => v === null || v === undefined)).toEqual([]);
+    // an order entered over REST without a clOrdId: its status carries no empty clOrdId field
+    const viaRest = await call(ex.url, 'POST', '/v1/order', { key: bobKey, body: { symbol: 'MSFT', side: 'buy', type: 'limit', qty: '1', price: '399.00' } });
+    expect(viaRest.status).toBe(201);
+    const restStatus = await s.status({ orderId: viaRest.body.orderId as number });
+    expect(restStatus).toMatchObject({ execType: 'I', ordStatus: '0', price: '399.00' });
+    expect(Object.entries(restStatus).filter(([, v]) => v === null || v === undefined)).toEqual([]);
     expect(await s.replace({ orderId: o.orderId as number, orderQty: '3' })).toMatchObject({ execType: '5', orderQty: '3', leavesQty: '3' });
     expect(await s.cancel({ origClOrdId: 'b-h-1' })).toMatchObject({ execType: '4', ordStatus: '4' });
     const again = await s.cancel({ orderId: o.orderId as number });
