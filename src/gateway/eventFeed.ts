@@ -7,7 +7,7 @@
  */
 import type { DecodedEvent } from '../engine/events.js';
 import { BroadcastRing, type BroadcastReader, EMPTY, LAPPED } from '../ring/broadcastRing.js';
-import { Ev, EVENT_FIELDS, EVENT_LENGTH, EVENT_NAMES } from '../engine/events.js';
+import { Ev, EVENT_FIELDS, EVENT_LENGTH } from '../engine/events.js';
 import { frameStrings, OUTPUT_HEADER_FLOATS } from '../sequencer/outputCodec.js';
 
 const EXEC_ACCOUNT = 3 + EVENT_FIELDS[Ev.EXEC]!.indexOf('accountId');
@@ -18,17 +18,58 @@ const CANCEL_REJECT_CLORDID = 3 + EVENT_FIELDS[Ev.CANCEL_REJECT]!.indexOf('clOrd
 export const MESSAGE_ACCOUNT = { [Ev.EXEC]: EXEC_ACCOUNT, [Ev.CANCEL_REJECT]: CANCEL_REJECT_ACCOUNT } as Record<number, number>;
 export const MESSAGE_SEQ = { [Ev.EXEC]: 3 + EVENT_FIELDS[Ev.EXEC]!.indexOf('msgSeq'), [Ev.CANCEL_REJECT]: 3 + EVENT_FIELDS[Ev.CANCEL_REJECT]!.indexOf('msgSeq') } as Record<number, number>;
 
-/** An account message record (a copy of its floats) and its clOrdId as the object consumers read. */
+/**
+ * An account message record (a copy of its floats) and its clOrdId as the object consumers read
+ * (the same object `decodeEvents` makes). Written out field by field so every report object has
+ * one fixed shape: a loop of `e[name] = ...` made 30-key dictionaries that every later read (the
+ * report builder, msgpackr) paid for. EVENT_FIELDS is the layout; a test holds the two equal.
+ */
 export function messageEvent(rec: Float64Array, clOrdId: string | null): DecodedEvent {
-  const type = rec[0]!;
-  const fields = EVENT_FIELDS[type]!;
-  const e = { event: EVENT_NAMES[type]!, seq: rec[1]!, tsUs: rec[2]! } as DecodedEvent;
-  for (let k = 0; k < fields.length; k++) {
-    const name = fields[k]!;
-    if (name.endsWith('Str')) e[name.slice(0, -3)] = rec[3 + k]! < 0 ? null : clOrdId;
-    else e[name] = rec[3 + k]!;
-  }
-  return e;
+  if (rec[0] === Ev.EXEC)
+    return {
+      event: 'exec',
+      seq: rec[1]!,
+      tsUs: rec[2]!,
+      execId: rec[3]!,
+      orderId: rec[4]!,
+      accountId: rec[5]!,
+      symbolIdx: rec[6]!,
+      side: rec[7]!,
+      ordType: rec[8]!,
+      tif: rec[9]!,
+      execType: rec[10]!,
+      ordStatus: rec[11]!,
+      priceTicks: rec[12]!,
+      stopPriceTicks: rec[13]!,
+      qtyLots: rec[14]!,
+      cumQtyLots: rec[15]!,
+      leavesQtyLots: rec[16]!,
+      cumNotionalTickLots: rec[17]!,
+      lastQtyLots: rec[18]!,
+      lastPxTicks: rec[19]!,
+      tradeId: rec[20]!,
+      liquidity: rec[21]!,
+      rejectCode: rec[22]!,
+      reason: rec[23]!,
+      clOrdId: rec[24]! < 0 ? null : clOrdId,
+      expireTimeUs: rec[25]!,
+      createdAtUs: rec[26]!,
+      postOnly: rec[27]!,
+      stp: rec[28]!,
+      msgSeq: rec[29]!,
+    };
+  return {
+    event: 'cancelReject',
+    seq: rec[1]!,
+    tsUs: rec[2]!,
+    accountId: rec[3]!,
+    orderId: rec[4]!,
+    clOrdId: rec[5]! < 0 ? null : clOrdId,
+    responseTo: rec[6]!,
+    rejectCode: rec[7]!,
+    ordStatus: rec[8]!,
+    msgSeq: rec[9]!,
+  };
 }
 
 /** Event ring consumer slots (BroadcastRing has 11). */
