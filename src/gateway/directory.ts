@@ -74,16 +74,16 @@ export class Directory {
   }
 
   async symbolAtIdx(idx: number): Promise<SymbolInfo | undefined> {
-    if (this.byIdx[idx] === undefined) await this.refresh(true);
+    if (this.byIdx[idx] === undefined) await this.refresh();
     return this.byIdx[idx];
   }
 
   /**
    * Fetches the assets and symbols added since the last fetch; resolves once a fetch that started
    * after this call has ended (a fetch already in flight may have been asked before the change the
-   * caller knows of). `_force` is kept for callers; every refresh is one now.
+   * caller knows of).
    */
-  refresh(_force = true): Promise<void> {
+  refresh(): Promise<void> {
     if (this.loading === null) return this.start();
     const next = () => {
       this.queued = null;

@@ -351,7 +351,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
     only(raw, ['asset', 'decimals']);
     const b = toPlain(raw) as { asset?: unknown; decimals?: unknown };
     const { r } = await adminCommand({ type: 'addAsset', seq: 0, tsUs: 0, asset: b.asset as string, decimals: b.decimals as number });
-    await directory.refresh(true);
+    await directory.refresh();
     return { status: 201, body: { asset: b.asset, decimals: b.decimals, seq: r.seq } };
   });
 
@@ -361,7 +361,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
     only(raw, SYMBOL_FIELDS);
     const config = toPlain(raw) as never;
     const { r } = await adminCommand({ type: 'addSymbol', seq: 0, tsUs: 0, config });
-    await directory.refresh(true);
+    await directory.refresh();
     return { status: 201, body: { symbol: (config as { symbol: string }).symbol, seq: r.seq } };
   });
 
@@ -371,7 +371,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
     only(raw, SYMBOL_FIELDS); // the engine refuses the immutable ones with a message that says why
     const changes = toPlain(raw) as never;
     const { r } = await adminCommand({ type: 'updateSymbol', seq: 0, tsUs: 0, symbol: req.params[0]!, changes });
-    await directory.refresh(true);
+    await directory.refresh();
     return { status: 200, body: { symbol: req.params[0], seq: r.seq } };
   });
 
