@@ -24,51 +24,51 @@ export const MESSAGE_SEQ = { [Ev.EXEC]: 3 + EVENT_FIELDS[Ev.EXEC]!.indexOf('msgS
  * one fixed shape: a loop of `e[name] = ...` made 30-key dictionaries that every later read (the
  * report builder, msgpackr) paid for. EVENT_FIELDS is the layout; a test holds the two equal.
  */
-export function messageEvent(rec: Float64Array, clOrdId: string | null): DecodedEvent {
-  if (rec[0] === Ev.EXEC)
+export function messageEvent(rec: Float64Array, clOrdId: string | null, o = 0): DecodedEvent {
+  if (rec[o + 0] === Ev.EXEC)
     return {
       event: 'exec',
-      seq: rec[1]!,
-      tsUs: rec[2]!,
-      execId: rec[3]!,
-      orderId: rec[4]!,
-      accountId: rec[5]!,
-      symbolIdx: rec[6]!,
-      side: rec[7]!,
-      ordType: rec[8]!,
-      tif: rec[9]!,
-      execType: rec[10]!,
-      ordStatus: rec[11]!,
-      priceTicks: rec[12]!,
-      stopPriceTicks: rec[13]!,
-      qtyLots: rec[14]!,
-      cumQtyLots: rec[15]!,
-      leavesQtyLots: rec[16]!,
-      cumNotionalTickLots: rec[17]!,
-      lastQtyLots: rec[18]!,
-      lastPxTicks: rec[19]!,
-      tradeId: rec[20]!,
-      liquidity: rec[21]!,
-      rejectCode: rec[22]!,
-      reason: rec[23]!,
-      clOrdId: rec[24]! < 0 ? null : clOrdId,
-      expireTimeUs: rec[25]!,
-      createdAtUs: rec[26]!,
-      postOnly: rec[27]!,
-      stp: rec[28]!,
-      msgSeq: rec[29]!,
+      seq: rec[o + 1]!,
+      tsUs: rec[o + 2]!,
+      execId: rec[o + 3]!,
+      orderId: rec[o + 4]!,
+      accountId: rec[o + 5]!,
+      symbolIdx: rec[o + 6]!,
+      side: rec[o + 7]!,
+      ordType: rec[o + 8]!,
+      tif: rec[o + 9]!,
+      execType: rec[o + 10]!,
+      ordStatus: rec[o + 11]!,
+      priceTicks: rec[o + 12]!,
+      stopPriceTicks: rec[o + 13]!,
+      qtyLots: rec[o + 14]!,
+      cumQtyLots: rec[o + 15]!,
+      leavesQtyLots: rec[o + 16]!,
+      cumNotionalTickLots: rec[o + 17]!,
+      lastQtyLots: rec[o + 18]!,
+      lastPxTicks: rec[o + 19]!,
+      tradeId: rec[o + 20]!,
+      liquidity: rec[o + 21]!,
+      rejectCode: rec[o + 22]!,
+      reason: rec[o + 23]!,
+      clOrdId: rec[o + 24]! < 0 ? null : clOrdId,
+      expireTimeUs: rec[o + 25]!,
+      createdAtUs: rec[o + 26]!,
+      postOnly: rec[o + 27]!,
+      stp: rec[o + 28]!,
+      msgSeq: rec[o + 29]!,
     };
   return {
     event: 'cancelReject',
-    seq: rec[1]!,
-    tsUs: rec[2]!,
-    accountId: rec[3]!,
-    orderId: rec[4]!,
-    clOrdId: rec[5]! < 0 ? null : clOrdId,
-    responseTo: rec[6]!,
-    rejectCode: rec[7]!,
-    ordStatus: rec[8]!,
-    msgSeq: rec[9]!,
+    seq: rec[o + 1]!,
+    tsUs: rec[o + 2]!,
+    accountId: rec[o + 3]!,
+    orderId: rec[o + 4]!,
+    clOrdId: rec[o + 5]! < 0 ? null : clOrdId,
+    responseTo: rec[o + 6]!,
+    rejectCode: rec[o + 7]!,
+    ordStatus: rec[o + 8]!,
+    msgSeq: rec[o + 9]!,
   };
 }
 
@@ -82,7 +82,9 @@ export class EventFeed {
   laps = 0;
   /** journal seq of the last frame read (every message of a command up to it was handed over) */
   lastSeq = 0;
-  private readonly recs: Float64Array[] = [];
+  /** copies of the wanted records of the frame being read (reused: no allocation per record) */
+  private copies = new Float64Array(64 * 32);
+  private readonly offsets: number[] = [];
   private readonly cls: (string | null)[] = [];
 
   /** `fromStart`: read from the ring's first frame (a consumer attached after the producer started, on a ring made for this run) */
@@ -93,11 +95,12 @@ export class EventFeed {
 
   /**
    * Hands every exec / cancelReject record released since the last call to `onRecord` (only those
-   * of accounts `wants` accepts) as a copy of its floats and its clOrdId, at most `maxFrames`
-   * frames; `onLapped` when events were lost. The rest of a frame (book events, balances) is
-   * skipped by record length. Returns frames read.
+   * of accounts `wants` accepts) as a copy of its floats (`rec[at]` is its type, `len` floats; the
+   * copy is reused after the call returns) and its clOrdId, at most `maxFrames` frames;
+   * `onLapped` when events were lost. The rest of a frame (book events, balances) is skipped by
+   * record length. Returns frames read.
    */
-  poll(onRecord: (rec: Float64Array, clOrdId: string | null) => void, onLapped: () => void, maxFrames = 256, wants: (accountId: number) => boolean = () => true): number {
+  poll(onRecord: (rec: Float64Array, at: number, len: number, clOrdId: string | null) => void, onLapped: () => void, maxFrames = 256, wants: (accountId: number) => boolean = () => true): number {
     const r = this.reader;
     const v = this.ring.v;
     const f = v.f64;
@@ -119,10 +122,11 @@ export class EventFeed {
         onLapped();
         continue;
       }
-      const recs = this.recs;
+      const offsets = this.offsets;
       const cls = this.cls;
-      recs.length = 0;
+      offsets.length = 0;
       cls.length = 0;
+      let used = 0;
       const base = o + OUTPUT_HEADER_FLOATS;
       let strings: string[] | null = null;
       let torn = false;
@@ -132,20 +136,23 @@ export class EventFeed {
         if (len === undefined) break; // torn: intact() below says so
         const acctAt = type === Ev.EXEC ? EXEC_ACCOUNT : type === Ev.CANCEL_REJECT ? CANCEL_REJECT_ACCOUNT : -1;
         if (acctAt > 0 && wants(f[base + i + acctAt]!)) {
-          const rec = f.slice(base + i, base + i + len);
+          if (used + len > this.copies.length) this.grow(used + len);
+          const copies = this.copies;
+          for (let k = 0; k < len; k++) copies[used + k] = f[base + i + k]!;
           const clAt = type === Ev.EXEC ? EXEC_CLORDID : CANCEL_REJECT_CLORDID;
           let cl: string | null = null;
-          if (rec[clAt]! >= 0) {
+          if (copies[used + clAt]! >= 0) {
             try {
               strings ??= frameStrings(v, at, floats, f[o + 4]!);
             } catch {
               torn = true; // string lengths read from a frame being overwritten
               break;
             }
-            cl = strings[rec[clAt]!] ?? null;
+            cl = strings[copies[used + clAt]!] ?? null;
           }
-          recs.push(rec);
+          offsets.push(used);
           cls.push(cl);
+          used += len;
         }
         i += len;
       }
@@ -158,9 +165,19 @@ export class EventFeed {
       this.lastSeq = f[o]!;
       r.advance();
       n++;
-      for (let k = 0; k < recs.length; k++) onRecord(recs[k]!, cls[k]!);
+      const copies = this.copies;
+      for (let k = 0; k < offsets.length; k++) {
+        const off = offsets[k]!;
+        onRecord(copies, off, EVENT_LENGTH[copies[off]!]!, cls[k]!);
+      }
     }
     return n;
+  }
+
+  private grow(atLeast: number): void {
+    const next = new Float64Array(Math.max(atLeast, this.copies.length * 2));
+    next.set(this.copies);
+    this.copies = next;
   }
 
   waitAsync(timeoutMs: number): Promise<boolean> {

@@ -35,7 +35,7 @@ export const FIX_ORD_TYPE = ['', '2', '1', '3', '4'] as const; // limit, market,
 export const FIX_TIF = ['', '1', '0', '3', '4', '6'] as const; // GTC, DAY, IOC, FOK, GTD
 
 /** OrdRejReason (103) for our reject codes; the exact code is always in `rejectCode` too */
-const ORD_REJ_REASON: Partial<Record<Code, number>> = {
+export const ORD_REJ_REASON: Partial<Record<Code, number>> = {
   [Code.UNKNOWN_SYMBOL]: 1,
   [Code.MARKET_CLOSED]: 2,
   [Code.SYMBOL_HALTED]: 2,
@@ -53,7 +53,7 @@ const ORD_REJ_REASON: Partial<Record<Code, number>> = {
   [Code.ACCOUNT_DISABLED]: 0,
 };
 /** CxlRejReason (102) */
-const CXL_REJ_REASON: Partial<Record<Code, number>> = { [Code.TOO_LATE_TO_CANCEL]: 0, [Code.NOT_FOUND]: 1, [Code.DUPLICATE_CLORDID]: 6 };
+export const CXL_REJ_REASON: Partial<Record<Code, number>> = { [Code.TOO_LATE_TO_CANCEL]: 0, [Code.NOT_FOUND]: 1, [Code.DUPLICATE_CLORDID]: 6 };
 
 export type Message = Record<string, unknown> & { msgType: string };
 

@@ -17,13 +17,14 @@ import { Packr, Unpackr } from 'msgpackr';
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { Code, CODE_NAMES, FIX_ORD_STATUS } from '../domain/codes.js';
 import type { Command } from '../engine/commands.js';
-import type { DecodedEvent } from '../engine/events.js';
+import { Ev, EVENT_FIELDS, type DecodedEvent } from '../engine/events.js';
 import type { OrderView } from '../engine/engine.js';
 import type { KeyCache } from './auth.js';
 import { RateLimiter } from './auth.js';
 import type { Directory } from './directory.js';
 import type { Dispatcher } from './dispatcher.js';
-import { EventFeed, messageEvent } from './eventFeed.js';
+import { EventFeed, MESSAGE_ACCOUNT, MESSAGE_SEQ, messageEvent } from './eventFeed.js';
+import { MessageWriter } from './messageWriter.js';
 import { accountMessage, dropUndefined, FIX_ORD_TYPE, FIX_SIDE, FIX_TIF, FixReject, type Message, MsgType, newOrderSingle, orderCancelReject, orderCancelReplaceRequest, orderCancelRequest } from './fix.js';
 
 export const SESSION_LIMITS = {
@@ -61,6 +62,12 @@ export interface SessionStoreLink {
 interface Conn {
   session?: Session;
 }
+
+const EXEC_AT = (name: string) => 3 + EVENT_FIELDS[Ev.EXEC]!.indexOf(name);
+const EXEC_SYMBOL = EXEC_AT('symbolIdx');
+const EXEC_ORDER = EXEC_AT('orderId');
+const EXEC_STATUS = EXEC_AT('ordStatus');
+const EXEC_CLORDID = EXEC_AT('clOrdIdStr');
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -110,6 +117,7 @@ export class SessionGateway {
   private batching = false;
   private dirty: Session[] = [];
   private readonly ids = new WeakMap<Session, number>();
+  private readonly writer = new MessageWriter();
 
   constructor(
     app: TemplatedApp,
@@ -276,12 +284,17 @@ export class SessionGateway {
 
   /** remembers the orders this session entered (cancel-on-disconnect) while they are open */
   private track(s: Session, e: DecodedEvent): void {
-    if (e.event !== 'exec') return;
-    const orderId = e.orderId as number;
-    const clOrdId = e.clOrdId as string | null;
-    if (clOrdId !== null && s.pendingClOrdIds.delete(clOrdId) && orderId > 0) s.orders.add(orderId);
-    const st = e.ordStatus as number;
-    if (st !== 1 && st !== 2 && st !== 7) s.orders.delete(orderId);
+    if (e.event === 'exec') this.trackOrder(s, e.orderId as number, e.clOrdId as string | null, e.ordStatus as number);
+  }
+
+  private trackRecord(s: Session, rec: Float64Array, o: number, clOrdId: string | null): void {
+    this.trackOrder(s, rec[o + EXEC_ORDER]!, rec[o + EXEC_CLORDID]! >= 0 ? clOrdId : null, rec[o + EXEC_STATUS]!);
+  }
+
+  private trackOrder(s: Session, orderId: number, clOrdId: string | null, ordStatus: number): void {
+    if (clOrdId !== null && s.pendingClOrdIds.size > 0 && s.pendingClOrdIds.delete(clOrdId) && orderId > 0) s.orders.add(orderId);
+    // open statuses: new, partially filled, pending new
+    if (ordStatus !== 1 && ordStatus !== 2 && ordStatus !== 7) s.orders.delete(orderId);
   }
 
   private async findOrder(s: Session, m: Message): Promise<OrderView | null> {
@@ -360,7 +373,7 @@ export class SessionGateway {
   // ---------------------------------------------------------------- outbound: the account stream
 
   private async pump(): Promise<void> {
-    const onMessage = (rec: Float64Array, clOrdId: string | null) => this.onAccountEvent(messageEvent(rec, clOrdId));
+    const onMessage = (rec: Float64Array, at: number, _len: number, clOrdId: string | null) => this.onAccountRecord(rec, at, clOrdId);
     const onLapped = () => {
       // this reader lost events: every session fetches what it is missing from the store
       this.log('session feed fell a whole event ring behind: sessions resync from the store');
@@ -369,6 +382,7 @@ export class SessionGateway {
     const wants = (accountId: number) => this.byAccount.has(accountId);
     while (this.running) {
       this.batching = true;
+      this.writer.reset(); // what the last poll wrote went out in its flush
       let frames: number;
       try {
         frames = this.feed.poll(onMessage, onLapped, 256, wants);
@@ -382,6 +396,38 @@ export class SessionGateway {
         continue;
       }
       await this.feed.waitAsync(100);
+    }
+  }
+
+  /**
+   * The hot path: an account message record from the feed. A session that expects exactly this
+   * seqNum gets it written straight from the record (messageWriter.ts), once for all the
+   * account's sessions; anything else (a symbol not loaded yet, a session filling a gap, a
+   * message ahead) goes the object path below.
+   */
+  private onAccountRecord(rec: Float64Array, o: number, clOrdId: string | null): void {
+    const type = rec[o]!;
+    const sessions = this.byAccount.get(rec[o + MESSAGE_ACCOUNT[type]!]!);
+    if (sessions === undefined) return;
+    const isExec = type === Ev.EXEC;
+    const sym = isExec ? this.directory.symbolAt(rec[o + EXEC_SYMBOL]!) : undefined;
+    if (isExec && rec[o + EXEC_SYMBOL]! >= 0 && sym === undefined) return this.onAccountEvent(messageEvent(rec, clOrdId, o));
+    const msgSeq = rec[o + MESSAGE_SEQ[type]!]!;
+    let bytes: Buffer | null = null;
+    for (const s of sessions) {
+      if (isExec) this.trackRecord(s, rec, o, clOrdId);
+      if (msgSeq !== s.next || s.fetching || s.closed) {
+        this.deliver(s, accountMessage(messageEvent(rec, clOrdId, o), this.directory)!);
+        continue;
+      }
+      if (bytes === null) {
+        const w = this.writer;
+        const start = isExec ? w.executionReport(rec, o, clOrdId, sym, Date.now()) : w.orderCancelReject(rec, o, clOrdId, Date.now());
+        bytes = w.buf.subarray(start, w.pos);
+      }
+      this.sendBytes(s, bytes);
+      s.next = msgSeq + 1;
+      if (s.ahead.size > 0) this.flushAhead(s);
     }
   }
 
@@ -484,7 +530,12 @@ export class SessionGateway {
     if (s.closed) return;
     // execution reports are built without undefined fields (fix.ts); others may carry some
     if (m.msgType !== MsgType.EXECUTION_REPORT) for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
-    const bytes = packr.pack(m);
+    this.sendBytes(s, packr.pack(m));
+  }
+
+  /** `bytes` may be a view of the message writer's buffer: it is sent (copied by uWS) before the next poll */
+  private sendBytes(s: Session, bytes: Uint8Array): void {
+    if (s.closed) return;
     if (this.batching) {
       // inside a feed poll: written after it, all of a session's reports in one cork (one syscall)
       s.queued.push(bytes);

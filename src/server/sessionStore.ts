@@ -131,7 +131,7 @@ export class SessionStore {
   async stop(): Promise<void> {
     this.running = false;
     await this.pumping;
-    const onRecord = (rec: Float64Array, cl: string | null) => this.add(rec, cl, true);
+    const onRecord = (rec: Float64Array, at: number, len: number, cl: string | null) => this.add(rec.subarray(at, at + len), cl, true);
     if (this.feed !== null) while (this.feed.poll(onRecord, () => this.laps++, 1024) > 0);
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     this.flush();
@@ -160,7 +160,7 @@ export class SessionStore {
 
   private async pump(): Promise<void> {
     const feed = this.feed!;
-    const onRecord = (rec: Float64Array, cl: string | null) => this.add(rec, cl, true);
+    const onRecord = (rec: Float64Array, at: number, len: number, cl: string | null) => this.add(rec.subarray(at, at + len), cl, true);
     // a lapped reader lost messages: accounts with a hole restart their kept list after it
     const onLapped = () => this.laps++;
     while (this.running) {
