@@ -268,9 +268,10 @@ export class SessionGateway {
   }
 
   private async submit(s: Session, m: Message, cmd: Command): Promise<void> {
-    const r = await this.dispatcher.command(cmd);
+    // reports reach the session through the event feed, in seqNum order, and the feed tracks the
+    // session's open orders; the reply's events are needed only for a line that dropped meanwhile
+    const r = await this.dispatcher.command(cmd, () => s.closed);
     if (r.kind === 'reply') {
-      // reports reach the session through the event feed, in seqNum order; here only bookkeeping
       for (const e of r.events) this.track(s, e);
       // the line dropped while the order was on its way: cancel-on-disconnect covers it too
       if (s.closed) return this.cancelOnDisconnect(s);

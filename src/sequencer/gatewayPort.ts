@@ -8,7 +8,8 @@ import type { Command } from '../engine/commands.js';
 import { BroadcastRing, BroadcastReader, EMPTY, LAPPED } from '../ring/broadcastRing.js';
 import { InboundRing } from '../ring/inboundRing.js';
 import { encodeCommand, MAX_COMMAND_BYTES } from './codec.js';
-import { decodeOutput, OUTPUT_MORE, type Output } from './outputCodec.js';
+import { Ev, EVENT_LENGTH } from '../engine/events.js';
+import { decodeOutput, OUTPUT_HEADER_FLOATS, OUTPUT_MORE, type Output } from './outputCodec.js';
 import { INBOUND_HEADER_BYTES } from './sequencer.js';
 
 export class GatewayPort {
@@ -78,6 +79,27 @@ export class GatewayPort {
       n++;
     }
     return n;
+  }
+
+  /** whether the response frame at `at` carries a reject record (a command refused, with its message) */
+  hasReject(at: number): boolean {
+    const f = this.outbound.v.f64;
+    const o = at >> 3;
+    const n = f[o + 3]!;
+    const base = o + OUTPUT_HEADER_FLOATS;
+    for (let i = 0; i < n; ) {
+      const type = f[base + i]!;
+      if (type === Ev.REJECT) return true;
+      const len = EVENT_LENGTH[type];
+      if (len === undefined) return true; // not readable as records: let the full decode say what it is
+      i += len;
+    }
+    return false;
+  }
+
+  /** the engine time of the response frame at `at` */
+  tsUs(at: number): number {
+    return this.outbound.v.f64[(at >> 3) + 1]!;
   }
 
   /** The whole response frame at `at` as objects (seq, code, events). */
