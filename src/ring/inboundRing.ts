@@ -101,7 +101,7 @@ export class InboundRing {
     return this.placed(at, toEnd, total, need);
   }
 
-  /** Exclusive producer: makes frames visible without waking the consumer (see endExclusiveBatch). */
+  /** Makes a claimed frame visible without waking the consumer: call `wakeConsumer` after a batch (one wake-up for many frames). */
   commitQuiet(payloadAt: number, tag: number, payloadBytes: number): void {
     const v = this.v;
     const h = (payloadAt - FRAME_HEADER_BYTES) >> 2;
@@ -112,6 +112,11 @@ export class InboundRing {
   /** Exclusive producer: publishes the claim cursor (for usedBytes) and wakes a sleeping consumer. */
   endExclusiveBatch(): void {
     if (this.exclusiveHead >= 0) Atomics.store(this.v.ctrl, CLAIM, this.exclusiveHead);
+    wakeSleepers(this.v.ctrl, SIGNAL, SLEEPING);
+  }
+
+  /** wakes the consumer if it sleeps (after frames committed with `commitQuiet`) */
+  wakeConsumer(): void {
     wakeSleepers(this.v.ctrl, SIGNAL, SLEEPING);
   }
 

@@ -30,13 +30,16 @@ export class GatewayPort {
     this.reader = this.outbound.reader(0);
   }
 
-  /** Puts a command on the inbound ring; false means the ring is full (answer OVERLOADED). */
-  submit(cmd: Command, correlation: number): boolean {
+  /**
+   * Puts a command on the inbound ring; false means the ring is full (answer OVERLOADED).
+   * `wake` false leaves a sleeping sequencer asleep: the caller calls `wake()` after its batch.
+   */
+  submit(cmd: Command, correlation: number, wake = true): boolean {
     const [type, len] = encodeCommand(cmd, this.scratch);
-    return this.submitEncoded(type, this.scratch, len, correlation);
+    return this.submitEncoded(type, this.scratch, len, correlation, wake);
   }
 
-  submitEncoded(type: number, payload: Uint8Array, len: number, correlation: number): boolean {
+  submitEncoded(type: number, payload: Uint8Array, len: number, correlation: number, wake = true): boolean {
     const ring = this.inbound;
     const at = ring.claim(INBOUND_HEADER_BYTES + len);
     if (at < 0) return false;
@@ -45,8 +48,14 @@ export class GatewayPort {
     v.i32[(at >> 2) + 1] = correlation;
     const o = at + INBOUND_HEADER_BYTES;
     for (let i = 0; i < len; i++) v.bytes[o + i] = payload[i]!;
-    ring.commit(at, type, INBOUND_HEADER_BYTES + len);
+    if (wake) ring.commit(at, type, INBOUND_HEADER_BYTES + len);
+    else ring.commitQuiet(at, type, INBOUND_HEADER_BYTES + len);
     return true;
+  }
+
+  /** wakes the sequencer if it sleeps (after submits with `wake` false) */
+  wake(): void {
+    this.inbound.wakeConsumer();
   }
 
   /**
