@@ -22,7 +22,44 @@ export class Unit {
   parse(value: JsonValue | undefined): number | null {
     const text = value instanceof JsonNumber ? value.text : typeof value === 'string' ? value : null;
     if (text === null) return null;
+    // every order carries two of these: short plain decimals are read without regex or BigInt
+    if (text.length <= 15) {
+      const fast = this.parseShort(text);
+      if (fast !== undefined) return fast;
+    }
     return decimalToUnits(text, this.text);
+  }
+
+  /**
+   * `decimalToUnits` for text of at most 15 characters, so every digit string fits a safe integer
+   * exactly; undefined hands the text to the exact general path (a product past 2^53). A test
+   * holds the two equal.
+   */
+  private parseShort(text: string): number | null | undefined {
+    let mantissa = 0;
+    let scale = 0;
+    let dot = -1;
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) {
+        mantissa = mantissa * 10 + (c - 48);
+        if (dot >= 0) scale++;
+      } else if (c === 46 && dot < 0 && i > 0 && i < n - 1) dot = i;
+      else return null; // a sign, an exponent, a second dot, a dot at either end, anything else
+    }
+    if (n === 0) return null;
+    // value × 10^unitScale must be a whole multiple of the unit's digits
+    let scaled: number;
+    if (scale > this.scale) {
+      const p = 10 ** (scale - this.scale);
+      if (mantissa % p !== 0) return null;
+      scaled = mantissa / p;
+    } else {
+      scaled = mantissa * 10 ** (this.scale - scale);
+      if (!Number.isSafeInteger(scaled)) return undefined;
+    }
+    return scaled % this.digits === 0 ? scaled / this.digits : null;
   }
 
   /** the decimal text of count × unit with exactly the unit's decimal places ("189.50" for tick 0.01) */
