@@ -186,12 +186,16 @@ function orderIdField(m: Message, k: string): number | undefined {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : fail(Code.INVALID_REQUEST, `${k} must be a positive integer`);
 }
 
-/** NewOrderSingle (D) → newOrder */
+/** NewOrderSingle (D) → newOrder, fetching the symbol's reference data if this thread lacks it */
 export async function newOrderSingle(m: Message, accountId: number, dir: Directory): Promise<Command> {
   const symbol = str(m, 'symbol', true)!;
   const sym = await dir.findSymbol(symbol);
   if (sym === undefined) fail(Code.UNKNOWN_SYMBOL, `unknown symbol ${symbol.slice(0, 40)}`);
-  const s = sym!;
+  return newOrderCommand(m, accountId, sym!);
+}
+
+/** NewOrderSingle (D) → newOrder, for the message's symbol `s` (already looked up) */
+export function newOrderCommand(m: Message, accountId: number, s: SymbolInfo): Command {
   const expire = m.expireTime;
   if (expire !== undefined && !(typeof expire === 'number' && Number.isSafeInteger(expire) && expire > 0)) fail(Code.INVALID_REQUEST, 'expireTime must be epoch milliseconds');
   const postOnly = m.postOnly;

@@ -25,7 +25,7 @@ import type { Directory } from './directory.js';
 import type { Dispatcher } from './dispatcher.js';
 import { EventFeed, MESSAGE_ACCOUNT, MESSAGE_SEQ, messageEvent } from './eventFeed.js';
 import { MessageWriter } from './messageWriter.js';
-import { accountMessage, dropUndefined, FIX_ORD_TYPE, FIX_SIDE, FIX_TIF, FixReject, type Message, MsgType, newOrderSingle, orderCancelReject, orderCancelReplaceRequest, orderCancelRequest } from './fix.js';
+import { accountMessage, dropUndefined, FIX_ORD_TYPE, FIX_SIDE, FIX_TIF, FixReject, type Message, MsgType, newOrderCommand, newOrderSingle, orderCancelReject, orderCancelReplaceRequest, orderCancelRequest } from './fix.js';
 
 export const SESSION_LIMITS = {
   /** largest inbound frame; uWS closes the connection on a bigger one */
@@ -154,13 +154,21 @@ export class SessionGateway {
         } catch {
           return this.reject(s, 'not MessagePack');
         }
-        // in order: a message waits for the ones before it to reach the exchange (not for their answers)
+        // in order: a message waits for the ones before it to reach the exchange (not for their
+        // answers). Most are handed over at once (orders for symbols this thread knows, cancels);
+        // one that must wait (a lookup first) holds the ones behind it in the inbox
+        if (s.inboxDepth === 0) {
+          let waiting: Promise<void> | void;
+          try {
+            waiting = this.onMessage(s, m);
+          } catch (e) {
+            return this.messageFailed(e);
+          }
+          if (waiting !== undefined) this.queue(s, () => waiting);
+          return;
+        }
         if (s.inboxDepth >= SESSION_LIMITS.maxQueuedInbound) return this.reject(s, 'too many messages waiting for the ones before them: slow down');
-        s.inboxDepth++;
-        s.inbox = s.inbox
-          .then(() => this.onMessage(s, m))
-          .catch((e: unknown) => this.log(`session: a message failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
-          .finally(() => s.inboxDepth--);
+        this.queue(s, () => this.onMessage(s, m));
       },
       close: (ws) => {
         const s = ws.getUserData().session;
@@ -177,7 +185,20 @@ export class SessionGateway {
 
   // ---------------------------------------------------------------- inbound
 
-  private async onMessage(s: Session, raw: unknown): Promise<void> {
+  private queue(s: Session, next: () => Promise<void> | void): void {
+    s.inboxDepth++;
+    s.inbox = s.inbox
+      .then(next)
+      .catch((e: unknown) => this.messageFailed(e))
+      .finally(() => s.inboxDepth--);
+  }
+
+  private messageFailed(e: unknown): void {
+    this.log(`session: a message failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  }
+
+  /** Handles one inbound message; a promise when its handover to the exchange must wait for something. */
+  private onMessage(s: Session, raw: unknown): Promise<void> | void {
     if (s.closed) return;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) return this.reject(s, 'a message is a MessagePack map');
     const m = raw as Message;
@@ -194,7 +215,7 @@ export class SessionGateway {
         case MsgType.TEST_REQUEST:
           return this.send(s, { msgType: MsgType.HEARTBEAT, testReqId: typeof m.testReqId === 'string' ? m.testReqId : undefined, lastSeqNum: s.next - 1 });
         case MsgType.RESEND_REQUEST:
-          return await this.resendRequest(s, m);
+          return this.resendRequest(s, m).catch((e: unknown) => this.failed(s, m, e));
         case MsgType.LOGOUT:
           return this.logout(s, 'logout requested');
         case MsgType.LOGON:
@@ -202,20 +223,14 @@ export class SessionGateway {
         // each call below hands its command or query to the exchange before its first await; the
         // answer is waited for off the inbound queue (detach), so the session's next message goes on
         case MsgType.NEW_ORDER_SINGLE: {
-          const cmd = await newOrderSingle(m, s.accountId, this.directory);
-          if (s.closed) return;
-          s.pendingClOrdIds.add((cmd as { clOrdId: string }).clOrdId);
-          return this.detach(s, m, this.submit(s, m, cmd));
+          const sym = typeof m.symbol === 'string' ? this.directory.symbol(m.symbol) : undefined;
+          if (sym === undefined) return this.newOrderAfterLookup(s, m).catch((e: unknown) => this.failed(s, m, e));
+          return this.enter(s, m, newOrderCommand(m, s.accountId, sym));
         }
         case MsgType.ORDER_CANCEL_REQUEST:
           return this.detach(s, m, this.submit(s, m, orderCancelRequest(m, s.accountId)));
-        case MsgType.ORDER_CANCEL_REPLACE_REQUEST: {
-          const view = await this.findOrder(s, m);
-          if (view === null) return this.send(s, unsequencedCancelReject(m, '2', Code.NOT_FOUND));
-          const sym = await this.directory.findSymbol(view.symbol);
-          if (sym === undefined) throw new FixReject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
-          return this.detach(s, m, this.submit(s, m, orderCancelReplaceRequest({ ...m, orderId: view.orderId, origClOrdId: undefined }, s.accountId, sym)));
-        }
+        case MsgType.ORDER_CANCEL_REPLACE_REQUEST:
+          return this.replace(s, m).catch((e: unknown) => this.failed(s, m, e));
         case MsgType.ORDER_MASS_CANCEL_REQUEST:
           return this.detach(s, m, this.massCancel(s, m));
         case MsgType.ORDER_STATUS_REQUEST:
@@ -226,6 +241,25 @@ export class SessionGateway {
     } catch (e) {
       return this.failed(s, m, e);
     }
+  }
+
+  /** a NewOrderSingle for a symbol this thread has not loaded: the reference data first */
+  private async newOrderAfterLookup(s: Session, m: Message): Promise<void> {
+    const cmd = await newOrderSingle(m, s.accountId, this.directory);
+    if (!s.closed) this.enter(s, m, cmd);
+  }
+
+  private enter(s: Session, m: Message, cmd: Command): void {
+    s.pendingClOrdIds.add((cmd as { clOrdId: string }).clOrdId);
+    this.detach(s, m, this.submit(s, m, cmd));
+  }
+
+  private async replace(s: Session, m: Message): Promise<void> {
+    const view = await this.findOrder(s, m);
+    if (view === null) return this.send(s, unsequencedCancelReject(m, '2', Code.NOT_FOUND));
+    const sym = await this.directory.findSymbol(view.symbol);
+    if (sym === undefined) throw new FixReject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
+    this.detach(s, m, this.submit(s, m, orderCancelReplaceRequest({ ...m, orderId: view.orderId, origClOrdId: undefined }, s.accountId, sym)));
   }
 
   private detach(s: Session, m: Message, p: Promise<void>): void {

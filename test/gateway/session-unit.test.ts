@@ -98,6 +98,8 @@ function harness(o: {
   account?: (key: string) => Promise<number | null>;
   range?: (accountId: number, from: number) => Promise<StoredRange>;
   findSymbol?: (name: string) => Promise<unknown>;
+  /** the thread's cache (what findSymbol has loaded) */
+  symbol?: (name: string) => unknown;
   symbolAt?: (idx: number) => unknown;
 }) {
   let behavior: any;
@@ -119,7 +121,7 @@ function harness(o: {
         return o.query ? o.query(q) : { kind: 'answer', seq: 1, code: 8, json: '{}' };
       },
     } as never,
-    { findSymbol: o.findSymbol ?? (async () => AAPL), symbolAt: o.symbolAt ?? ((i: number) => (i === 0 ? AAPL : undefined)), symbolAtIdx: async (i: number) => (o.symbolAt ?? ((j: number) => (j === 0 ? AAPL : undefined)))(i) } as never,
+    { findSymbol: o.findSymbol ?? (async () => AAPL), symbol: o.symbol ?? (() => AAPL), symbolAt: o.symbolAt ?? ((i: number) => (i === 0 ? AAPL : undefined)), symbolAtIdx: async (i: number) => (o.symbolAt ?? ((j: number) => (j === 0 ? AAPL : undefined)))(i) } as never,
     { account: o.account ?? (async () => 7) } as never,
     { range: o.range ?? (async () => ({ firstAvailable: 1, last: 0, events: [] })) },
     () => {},
@@ -152,7 +154,7 @@ it('review: a second Logon while the first is still being checked is rejected, n
 it('review: a cancel sent right behind its order reaches the exchange after the order', async () => {
   // the first order of a symbol the thread has not loaded: the symbol is fetched first
   let loaded = false;
-  const h = harness({ findSymbol: async () => (loaded ? AAPL : (await tick(5), (loaded = true), AAPL)) });
+  const h = harness({ findSymbol: async () => (loaded ? AAPL : (await tick(5), (loaded = true), AAPL)), symbol: () => (loaded ? AAPL : undefined) });
   const ws = h.connect();
   h.send(ws, { msgType: 'A', apiKey: 'sk_aaaaaaaaaaaaaaaaaaaa' });
   await tick();
