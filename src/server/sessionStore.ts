@@ -64,7 +64,8 @@ export class SessionStore {
   private fileSize = 0;
   /** bytes of whole records in the newest file read back (a torn tail after them is cut before appending) */
   private loadedBytes = -1;
-  private pending: Buffer[] = [];
+  /** records not yet written out: bytes 0..pendingSize */
+  private pending = Buffer.allocUnsafe(FLUSH_BYTES + 4096);
   private pendingSize = 0;
   private feed: EventFeed | null = null;
   private running = false;
@@ -90,7 +91,10 @@ export class SessionStore {
 
   /** Messages recovery regenerated from the journal (those after `lastSeq` that a crash kept from the files). */
   addRecovered(events: DecodedEvent[]): void {
-    for (const e of events) this.add(recordOf(e), (e.clOrdId as string | null) ?? null, true);
+    for (const e of events) {
+      const rec = recordOf(e);
+      this.add(rec, 0, rec.length, (e.clOrdId as string | null) ?? null, true);
+    }
   }
 
   /**
@@ -131,7 +135,7 @@ export class SessionStore {
   async stop(): Promise<void> {
     this.running = false;
     await this.pumping;
-    const onRecord = (rec: Float64Array, at: number, len: number, cl: string | null) => this.add(rec.subarray(at, at + len), cl, true);
+    const onRecord = (rec: Float64Array, at: number, len: number, cl: string | null) => this.add(rec, at, len, cl, true);
     if (this.feed !== null) while (this.feed.poll(onRecord, () => this.laps++, 1024) > 0);
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     this.flush();
@@ -160,7 +164,7 @@ export class SessionStore {
 
   private async pump(): Promise<void> {
     const feed = this.feed!;
-    const onRecord = (rec: Float64Array, at: number, len: number, cl: string | null) => this.add(rec.subarray(at, at + len), cl, true);
+    const onRecord = (rec: Float64Array, at: number, len: number, cl: string | null) => this.add(rec, at, len, cl, true);
     // a lapped reader lost messages: accounts with a hole restart their kept list after it
     const onLapped = () => this.laps++;
     while (this.running) {
@@ -169,10 +173,11 @@ export class SessionStore {
     }
   }
 
-  private add(rec: Float64Array, clOrdId: string | null, persist: boolean): void {
-    const type = rec[0]!;
-    const accountId = rec[MESSAGE_ACCOUNT[type]!]!;
-    const msgSeq = rec[MESSAGE_SEQ[type]!]!;
+  /** the record is `rec[at]`..`rec[at + len - 1]` */
+  private add(rec: Float64Array, at: number, len: number, clOrdId: string | null, persist: boolean): void {
+    const type = rec[at]!;
+    const accountId = rec[at + MESSAGE_ACCOUNT[type]!]!;
+    const msgSeq = rec[at + MESSAGE_SEQ[type]!]!;
     if (!(msgSeq > 0)) return; // a message to no account (unknown id)
     let a = this.accounts.get(accountId);
     if (a === undefined) this.accounts.set(accountId, (a = { slots: [], head: 0, last: 0 }));
@@ -184,12 +189,14 @@ export class SessionStore {
     }
     if (this.total >= this.cap) this.evict(this.total - this.cap);
     const slot = this.total % this.cap;
-    this.recs.set(rec.length <= REC ? rec : rec.subarray(0, REC), slot * REC);
+    const floats = Math.min(len, REC);
+    const recs = this.recs;
+    for (let i = 0, o = slot * REC; i < floats; i++) recs[o + i] = rec[at + i]!;
     this.clOrdIds[slot] = clOrdId;
     a.slots.push(this.total++);
     a.last = msgSeq;
-    if (rec[1]! > this.lastSeq) this.lastSeq = rec[1]!;
-    if (persist) this.write(rec, clOrdId);
+    if (rec[at + 1]! > this.lastSeq) this.lastSeq = rec[at + 1]!;
+    if (persist) this.write(rec, at, len, clOrdId);
   }
 
   /** drops message number `k` (the oldest kept overall) from its account's list */
@@ -208,23 +215,30 @@ export class SessionStore {
 
   // ---------------------------------------------------------------- files: [u16 floats, u8 clOrdId bytes, u8 0] floats clOrdId
 
-  private write(rec: Float64Array, clOrdId: string | null): void {
-    const cl = clOrdId === null ? 0 : Buffer.byteLength(clOrdId, 'latin1');
-    const b = Buffer.allocUnsafe(4 + rec.length * 8 + cl);
-    b.writeUInt16LE(rec.length, 0);
-    b.writeUInt8(cl, 2);
-    b.writeUInt8(0, 3);
-    for (let i = 0; i < rec.length; i++) b.writeDoubleLE(rec[i]!, 4 + i * 8);
-    if (cl > 0) b.write(clOrdId!, 4 + rec.length * 8, 'latin1');
-    this.pending.push(b);
-    this.pendingSize += b.length;
-    if (this.pendingSize >= FLUSH_BYTES) this.flush();
+  /** appends the record to the pending output (one buffer, written out by `flush`) */
+  private write(rec: Float64Array, at: number, len: number, clOrdId: string | null): void {
+    const cl = clOrdId === null ? 0 : clOrdId.length; // clOrdIds are ASCII (the engine checks them)
+    let b = this.pending;
+    let p = this.pendingSize;
+    if (p + 4 + len * 8 + cl > b.length) {
+      const next = Buffer.allocUnsafe(Math.max(b.length * 2, p + 4 + len * 8 + cl));
+      b.copy(next, 0, 0, p);
+      this.pending = b = next;
+    }
+    b.writeUInt16LE(len, p);
+    b[p + 2] = cl;
+    b[p + 3] = 0;
+    p += 4;
+    for (let i = 0; i < len; i++, p += 8) b.writeDoubleLE(rec[at + i]!, p);
+    if (cl > 0) p += b.write(clOrdId!, p, 'latin1');
+    this.pendingSize = p;
+    if (p >= FLUSH_BYTES) this.flush();
   }
 
   private flush(): void {
     if (this.pendingSize === 0 || this.fd < 0) return;
-    const buf = Buffer.concat(this.pending);
-    this.pending = [];
+    // writeSync is done with the bytes when it returns: the buffer is reused
+    const buf = this.pending.subarray(0, this.pendingSize);
     this.pendingSize = 0;
     try {
       writeSync(this.fd, buf);
@@ -271,7 +285,7 @@ export class SessionStore {
         const rec = new Float64Array(floats);
         for (let i = 0; i < floats; i++) rec[i] = b.readDoubleLE(p + 4 + i * 8);
         if (MESSAGE_ACCOUNT[rec[0]!] === undefined) break;
-        this.add(rec, cl === 0 ? null : b.toString('latin1', p + 4 + floats * 8, end), false);
+        this.add(rec, 0, floats, cl === 0 ? null : b.toString('latin1', p + 4 + floats * 8, end), false);
         p = end;
       }
       this.loadedBytes = p;
