@@ -45,6 +45,9 @@ interface Pending {
 
 const MAX_CORRELATION = 0x7fffffff;
 const NO_EVENTS = Object.freeze([]) as unknown as DecodedEvent[];
+const STOPPED: Failure = Object.freeze({ kind: 'stopped' });
+const OVERLOADED: Failure = Object.freeze({ kind: 'overloaded' });
+const TIMEOUT: Failure = Object.freeze({ kind: 'timeout' });
 
 export class Dispatcher {
   private readonly port: GatewayPort;
@@ -78,24 +81,38 @@ export class Dispatcher {
    * decoding every answer into objects was a tenth of a gateway thread's time.
    */
   command(cmd: Command, wantsEvents: (() => boolean) | null = null): Promise<CommandReply | Failure> {
-    return this.send(false, (c) => this.port.submit(cmd, c, false), wantsEvents) as Promise<CommandReply | Failure>;
+    return new Promise((resolve) => this.commandThen(cmd, wantsEvents, resolve));
+  }
+
+  /**
+   * `command` with a callback instead of a promise (the session gateway's hot path: no promise and
+   * no async frame per order). `done` is called exactly once, maybe before this returns (a full
+   * ring, a stopped gateway), and must not throw.
+   */
+  commandThen(cmd: Command, wantsEvents: (() => boolean) | null, done: (r: CommandReply | Failure) => void): void {
+    if (!this.running) return done(STOPPED);
+    const correlation = this.correlation();
+    if (!this.port.submit(cmd, correlation, false)) return done(OVERLOADED);
+    this.wakeSoon();
+    this.pending.set(correlation, { resolve: done as Pending['resolve'], isQuery: false, wantsEvents, deadlineMs: performance.now() + this.timeoutMs, events: null });
   }
 
   query(q: Query): Promise<QueryReply | Failure> {
+    if (!this.running) return Promise.resolve(STOPPED);
     const n = Buffer.from(this.queryBytes.buffer).write(JSON.stringify(q), 'utf8');
-    if (n >= this.queryBytes.length - 4) return Promise.resolve({ kind: 'overloaded' }); // never: queries are small
-    return this.send(true, (c) => this.port.submitEncoded(CmdType.QUERY, this.queryBytes, n, c, false), null) as Promise<QueryReply | Failure>;
-  }
-
-  private send(isQuery: boolean, submit: (correlation: number) => boolean, wantsEvents: (() => boolean) | null): Promise<CommandReply | QueryReply | Failure> {
-    if (!this.running) return Promise.resolve({ kind: 'stopped' });
-    const correlation = this.nextCorrelation;
-    this.nextCorrelation = correlation === MAX_CORRELATION ? 1 : correlation + 1;
-    if (!submit(correlation)) return Promise.resolve({ kind: 'overloaded' });
+    if (n >= this.queryBytes.length - 4) return Promise.resolve(OVERLOADED); // never: queries are small
+    const correlation = this.correlation();
+    if (!this.port.submitEncoded(CmdType.QUERY, this.queryBytes, n, correlation, false)) return Promise.resolve(OVERLOADED);
     this.wakeSoon();
     return new Promise((resolve) => {
-      this.pending.set(correlation, { resolve, isQuery, wantsEvents, deadlineMs: performance.now() + this.timeoutMs, events: null });
+      this.pending.set(correlation, { resolve: resolve as Pending['resolve'], isQuery: true, wantsEvents: null, deadlineMs: performance.now() + this.timeoutMs, events: null });
     });
+  }
+
+  private correlation(): number {
+    const c = this.nextCorrelation;
+    this.nextCorrelation = c === MAX_CORRELATION ? 1 : c + 1;
+    return c;
   }
 
   /**
@@ -152,14 +169,14 @@ export class Dispatcher {
     for (const [c, p] of this.pending) {
       if (p.deadlineMs > now) break;
       this.pending.delete(c);
-      p.resolve({ kind: 'timeout' });
+      p.resolve(TIMEOUT);
     }
   }
 
   stop(): void {
     this.running = false;
     clearInterval(this.timer);
-    for (const p of this.pending.values()) p.resolve({ kind: 'stopped' });
+    for (const p of this.pending.values()) p.resolve(STOPPED);
     this.pending.clear();
   }
 }

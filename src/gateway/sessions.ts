@@ -22,7 +22,7 @@ import type { OrderView } from '../engine/engine.js';
 import type { KeyCache } from './auth.js';
 import { RateLimiter } from './auth.js';
 import type { Directory } from './directory.js';
-import type { Dispatcher } from './dispatcher.js';
+import type { CommandReply, Dispatcher, Failure } from './dispatcher.js';
 import { EventFeed, MESSAGE_ACCOUNT, MESSAGE_SEQ, messageEvent } from './eventFeed.js';
 import { MessageWriter } from './messageWriter.js';
 import { accountMessage, dropUndefined, FIX_ORD_TYPE, FIX_SIDE, FIX_TIF, FixReject, type Message, MsgType, newOrderCommand, newOrderSingle, orderCancelReject, orderCancelReplaceRequest, orderCancelRequest } from './fix.js';
@@ -99,6 +99,10 @@ class Session {
   readonly orders = new Set<number>();
   /** clOrdIds this session sent, until the order's id is known */
   readonly pendingClOrdIds = new Set<string>();
+  /** this session's rate-limit bucket */
+  limiterKey = '';
+  /** asked when a command's answer comes: its events are needed only if the line dropped meanwhile */
+  readonly lineDropped = (): boolean => this.closed;
   /** messages of the current feed poll, written in one cork after it */
   queued: Uint8Array[] = [];
 
@@ -116,7 +120,6 @@ export class SessionGateway {
   /** inside a feed poll: sends are queued per session and written after it */
   private batching = false;
   private dirty: Session[] = [];
-  private readonly ids = new WeakMap<Session, number>();
   private readonly writer = new MessageWriter();
 
   constructor(
@@ -140,7 +143,7 @@ export class SessionGateway {
         const s = new Session(ws);
         ws.getUserData().session = s;
         this.all.add(s);
-        this.ids.set(s, ++this.sessionIds);
+        s.limiterKey = `s${++this.sessionIds}`;
       },
       message: (ws, data, isBinary) => {
         const s = ws.getUserData().session;
@@ -207,7 +210,7 @@ export class SessionGateway {
       if (m.msgType !== MsgType.LOGON) return this.logout(s, 'the first message must be a Logon (A)');
       return this.logon(s, m);
     }
-    if (this.limiter.take(`s${this.ids.get(s)}`) > 0) return this.businessReject(s, m, 'RATE_LIMITED', 'too many messages: slow down');
+    if (this.limiter.take(s.limiterKey) > 0) return this.businessReject(s, m, 'RATE_LIMITED', 'too many messages: slow down');
     try {
       switch (m.msgType) {
         case MsgType.HEARTBEAT:
@@ -221,14 +224,14 @@ export class SessionGateway {
         case MsgType.LOGON:
           return this.reject(s, 'already logged on');
         // each call below hands its command or query to the exchange before its first await; the
-        // answer is waited for off the inbound queue (detach), so the session's next message goes on
+        // answer is waited for off the inbound queue (a callback, or detach), so the session's next message goes on
         case MsgType.NEW_ORDER_SINGLE: {
           const sym = typeof m.symbol === 'string' ? this.directory.symbol(m.symbol) : undefined;
           if (sym === undefined) return this.newOrderAfterLookup(s, m).catch((e: unknown) => this.failed(s, m, e));
           return this.enter(s, m, newOrderCommand(m, s.accountId, sym));
         }
         case MsgType.ORDER_CANCEL_REQUEST:
-          return this.detach(s, m, this.submit(s, m, orderCancelRequest(m, s.accountId)));
+          return this.submit(s, m, orderCancelRequest(m, s.accountId));
         case MsgType.ORDER_CANCEL_REPLACE_REQUEST:
           return this.replace(s, m).catch((e: unknown) => this.failed(s, m, e));
         case MsgType.ORDER_MASS_CANCEL_REQUEST:
@@ -251,7 +254,7 @@ export class SessionGateway {
 
   private enter(s: Session, m: Message, cmd: Command): void {
     s.pendingClOrdIds.add((cmd as { clOrdId: string }).clOrdId);
-    this.detach(s, m, this.submit(s, m, cmd));
+    this.submit(s, m, cmd);
   }
 
   private async replace(s: Session, m: Message): Promise<void> {
@@ -259,7 +262,7 @@ export class SessionGateway {
     if (view === null) return this.send(s, unsequencedCancelReject(m, '2', Code.NOT_FOUND));
     const sym = await this.directory.findSymbol(view.symbol);
     if (sym === undefined) throw new FixReject(Code.UNKNOWN_SYMBOL, 'unknown symbol');
-    this.detach(s, m, this.submit(s, m, orderCancelReplaceRequest({ ...m, orderId: view.orderId, origClOrdId: undefined }, s.accountId, sym)));
+    this.submit(s, m, orderCancelReplaceRequest({ ...m, orderId: view.orderId, origClOrdId: undefined }, s.accountId, sym));
   }
 
   private detach(s: Session, m: Message, p: Promise<void>): void {
@@ -301,10 +304,20 @@ export class SessionGateway {
     if (s.next <= stored.last || (stored.seenSeq ?? s.syncSeq) < s.syncSeq) await this.fill(s);
   }
 
-  private async submit(s: Session, m: Message, cmd: Command): Promise<void> {
+  /** hands `cmd` to the exchange; its outcome comes back to `submitted` */
+  private submit(s: Session, m: Message, cmd: Command): void {
     // reports reach the session through the event feed, in seqNum order, and the feed tracks the
     // session's open orders; the reply's events are needed only for a line that dropped meanwhile
-    const r = await this.dispatcher.command(cmd, () => s.closed);
+    this.dispatcher.commandThen(cmd, s.lineDropped, (r) => {
+      try {
+        this.submitted(s, m, r);
+      } catch (e) {
+        this.failed(s, m, e);
+      }
+    });
+  }
+
+  private submitted(s: Session, m: Message, r: CommandReply | Failure): void {
     if (r.kind === 'reply') {
       for (const e of r.events) this.track(s, e);
       // the line dropped while the order was on its way: cancel-on-disconnect covers it too

@@ -77,8 +77,24 @@ export class Unit {
 
   /** num / den units as decimal text with `extraDigits` more places than the unit (floor): average prices */
   ratio(num: number, den: number, extraDigits: number): string {
+    // every fill's report has one: plain float division when both sides stay far below 2^53
+    const n = num * this.digits * 10 ** extraDigits;
+    if (Number.isInteger(num) && num >= 0 && n <= 2 ** 50 && Number.isInteger(den) && den > 0 && den <= 2 ** 50) {
+      let q = Math.floor(n / den);
+      if (q * den > n) q--; // the division rounded up past a whole number: floor exactly
+      else if ((q + 1) * den <= n) q++;
+      return trimZeros(fixed(q, this.scale + extraDigits));
+    }
     return trimZeros(ratioToDecimal(num, den, this.text, this.scale + extraDigits));
   }
+}
+
+/** the non-negative integer q as decimal text with `scale` places (q × 10^-scale) */
+function fixed(q: number, scale: number): string {
+  let s = String(q);
+  if (scale === 0) return s;
+  if (s.length <= scale) s = '0'.repeat(scale - s.length + 1) + s;
+  return `${s.slice(0, s.length - scale)}.${s.slice(s.length - scale)}`;
 }
 
 function trimZeros(s: string): string {

@@ -107,15 +107,17 @@ function harness(o: {
   const events = BroadcastRing.create(1 << 16);
   const commands: Record<string, unknown>[] = [];
   const queries: Record<string, unknown>[] = [];
+  const command = async (cmd: Record<string, unknown>) => {
+    commands.push(cmd);
+    return o.command ? o.command(cmd) : { kind: 'reply', seq: 1, tsUs: 0, code: 0, events: [] };
+  };
   const gw = new SessionGateway(
     app,
     events.sab,
     4,
     {
-      command: async (cmd: Record<string, unknown>) => {
-        commands.push(cmd);
-        return o.command ? o.command(cmd) : { kind: 'reply', seq: 1, tsUs: 0, code: 0, events: [] };
-      },
+      command: async (cmd: Record<string, unknown>) => command(cmd),
+      commandThen: (cmd: Record<string, unknown>, _wantsEvents: unknown, done: (r: unknown) => void) => void command(cmd).then(done),
       query: async (q: Record<string, unknown>) => {
         queries.push(q);
         return o.query ? o.query(q) : { kind: 'answer', seq: 1, code: 8, json: '{}' };
