@@ -41,7 +41,7 @@ loadtest: build
 clean:
 	rm -rf dist
 
-.PHONY: loadtest-ws loadtest-idle
+.PHONY: loadtest-ws loadtest-idle loadtest-baseline
 
 # binary WebSocket order entry (tools/load/ws-load.ts): open loop at --rate (default 50,000/s) over
 # several sessions, order-to-ack HdrHistogram from the intended send times; --saturate for the
@@ -54,3 +54,8 @@ loadtest-ws: build
 # each side needs a file descriptor per session
 loadtest-idle: build
 	ulimit -n 65536 2>/dev/null || ulimit -n "$$(ulimit -Hn)"; node dist/tools/load/ws-idle.js $(LOADTEST_IDLE_ARGS)
+
+# the machine's ceiling (tools/load/baseline.ts): the same load generators against bare uWebSockets.js
+# with nothing behind it; e.g. make loadtest-baseline LOADTEST_BASELINE_ARGS="--duration 10"
+loadtest-baseline: build
+	node dist/tools/load/baseline.js $(LOADTEST_BASELINE_ARGS)
