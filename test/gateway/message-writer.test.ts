@@ -57,8 +57,8 @@ function record(type: number, r: (n: number) => number, o: number, into: Float64
   into[at('side')] = 1 + r(2);
   into[at('ordType')] = 1 + r(4);
   into[at('tif')] = 1 + r(5);
-  into[at('execType')] = 1 + r(9);
-  into[at('ordStatus')] = 1 + r(7);
+  into[at('execType')] = r(10); // 0 included: the table's '' entry
+  into[at('ordStatus')] = r(8); // 0 included: the table's '' entry
   into[at('priceTicks')] = r(3) === 0 ? 0 : r(3) === 0 ? big() : 1 + r(100_000_000);
   into[at('stopPriceTicks')] = r(3) === 0 ? 1 + r(1_000_000) : 0;
   const qty = r(3) === 0 ? big() + 1 : 1 + r(1_000_000);
