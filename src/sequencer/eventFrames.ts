@@ -1,0 +1,77 @@
+/**
+ * A consumer of the event ring that wants every event of every command: the market-data and report
+ * workers. (Gateways and the session store want only account messages: gateway/eventFeed.ts picks
+ * those without decoding the rest.) Frames are read in journal order and are durable already; a
+ * consumer that falls a whole ring behind is lapped (the sequencer never waits for it) and is told
+ * so, with the seq it had reached, to rebuild what it derives.
+ */
+import type { DecodedEvent } from '../engine/events.js';
+import { BroadcastRing, type BroadcastReader, EMPTY, LAPPED } from '../ring/broadcastRing.js';
+import { decodeOutput } from './outputCodec.js';
+
+export interface EventFrame {
+  /** the command's journal seq */
+  seq: number;
+  /** the engine time of the command (µs) */
+  tsUs: number;
+  /** its events in the order the engine emitted them */
+  events: DecodedEvent[];
+  /** more frames of the same command follow (a command with a very large output) */
+  more: boolean;
+}
+
+export class EventFrames {
+  private readonly reader: BroadcastReader;
+  private readonly v: BroadcastRing['v'];
+  laps = 0;
+  /** seq of the last frame handed over */
+  lastSeq = 0;
+
+  /** `fromStart`: read from the ring's first frame (a consumer attached after the producer started, on a ring made for this run) */
+  constructor(eventsSab: SharedArrayBuffer, consumer: number, fromStart = false) {
+    const ring = new BroadcastRing(eventsSab);
+    this.reader = ring.reader(consumer, fromStart ? 0 : undefined);
+    this.v = ring.v;
+  }
+
+  /**
+   * Hands each released frame to `onFrame` (at most `maxFrames`); `onLapped(lastSeq)` when frames
+   * were lost after `lastSeq` (the reader has skipped to the producer's position). Returns frames read.
+   */
+  poll(onFrame: (f: EventFrame) => void, onLapped: (lastSeq: number) => void, maxFrames = 1024): number {
+    const r = this.reader;
+    let n = 0;
+    while (n < maxFrames) {
+      const at = r.next();
+      if (at === EMPTY) break;
+      let frame: EventFrame | null = null;
+      if (at !== LAPPED) {
+        try {
+          const out = decodeOutput(this.v, at, r.payloadBytes);
+          frame = { seq: out.seq, tsUs: out.tsUs, events: out.events, more: out.more };
+        } catch {
+          frame = null; // lengths read from a frame being overwritten: a lap, told below
+        }
+      }
+      if (frame === null || !r.intact()) {
+        this.laps++;
+        r.resync();
+        onLapped(this.lastSeq);
+        continue;
+      }
+      r.advance();
+      n++;
+      this.lastSeq = frame.seq;
+      onFrame(frame);
+    }
+    return n;
+  }
+
+  waitAsync(timeoutMs: number): Promise<boolean> {
+    return this.reader.waitForFrameAsync(timeoutMs);
+  }
+
+  waitSync(timeoutMs: number): boolean {
+    return this.reader.waitForFrame(timeoutMs);
+  }
+}
