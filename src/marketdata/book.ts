@@ -44,6 +44,9 @@ export interface MdLevel {
   orders: Map<number, MdOrder>;
 }
 
+const bestBidFirst = (a: L2Level, b: L2Level) => b[0] - a[0];
+const bestAskFirst = (a: L2Level, b: L2Level) => a[0] - b[0];
+
 export class MdBookSide {
   readonly levels = new Map<number, MdLevel>();
   readonly prices: SortedPrices;
@@ -106,7 +109,7 @@ export class MdBookSide {
       if (qty !== qty0 || count !== count0) out.push([px, qty, count]);
     }
     this.touched.clear();
-    if (out.length > 1) out.sort(this.isBid ? (a, b) => b[0] - a[0] : (a, b) => a[0] - b[0]);
+    if (out.length > 1) out.sort(this.isBid ? bestBidFirst : bestAskFirst);
     return out;
   }
 }

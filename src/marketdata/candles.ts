@@ -48,11 +48,15 @@ export class CandleSeries {
   closeAt(tsUs: number): boolean {
     const c = this.open;
     if (c === null || tsUs < (c.t + this.resMs) * 1000) return false;
+    this.close(c);
+    return true;
+  }
+
+  private close(c: Candle): void {
     c.closed = true;
     this.closedNow.push(c);
     this.open = null;
     this.openChanged = false;
-    return true;
   }
 
   trade(tsUs: number, priceTicks: number, qtyLots: number): void {
@@ -60,7 +64,7 @@ export class CandleSeries {
     let c = this.open;
     if (c !== null && t < c.t) throw new MarketDataDesyncError(`trade at ${tsUs} µs is before the open ${this.resolution} candle ${c.t} ms`);
     if (c !== null && t > c.t) {
-      this.closeAt(tsUs);
+      this.close(c);
       c = null;
     }
     if (c === null) {
