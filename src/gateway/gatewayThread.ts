@@ -4,7 +4,7 @@
  * pair of rings to the sequencer and a reader of the event ring (reports for its sessions). No business state lives here: only caches of immutable reference data and of API
  * key → account. The main thread owns status, snapshots and metrics (asked by message).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { us_listen_socket } from 'uWebSockets.js';
 import { KeyCache, RateLimiter } from './auth.js';
 import { Directory } from './directory.js';
@@ -16,6 +16,7 @@ import { loadUws } from './uws.js';
 import { SequencerControl } from '../sequencer/control.js';
 import { EVENT_CONSUMER } from './eventFeed.js';
 import { SessionGateway, type StoredRange } from './sessions.js';
+import { MarketDataGateway } from './marketData.js';
 
 export interface GatewayThreadData {
   index: number;
@@ -26,6 +27,9 @@ export interface GatewayThreadData {
   inboundSab: SharedArrayBuffer;
   outboundSab: SharedArrayBuffer;
   eventsSab: SharedArrayBuffer;
+  /** the market-data ring (this thread reads it as consumer `index`) and its port to the market-data worker */
+  mdSab: SharedArrayBuffer;
+  mdPort: MessagePort;
   controlSab: SharedArrayBuffer;
   metricsSab: SharedArrayBuffer;
   adminTokenHashHex: string;
@@ -90,7 +94,9 @@ const router = new Router(app, {
 });
 const keys = new KeyCache(dispatcher);
 const sessions = new SessionGateway(app, data.eventsSab, EVENT_CONSUMER.FIRST_GATEWAY + data.index, dispatcher, directory, keys, { range: (accountId, from) => ask<StoredRange>('range', { accountId, from }) }, log, (n) => metrics.setSessions(n));
+const marketData = new MarketDataGateway(app, data.mdSab, data.index, data.index, data.mdPort, log);
 registerRest(router, {
+  marketData,
   dispatcher,
   directory,
   keys,
@@ -129,6 +135,7 @@ async function stop(): Promise<void> {
   listenSocket = null;
   router.closing = true;
   sessions.stop();
+  marketData.stop();
   const deadline = performance.now() + 5_000;
   while (dispatcher.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   dispatcher.stop();

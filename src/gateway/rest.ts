@@ -14,12 +14,14 @@ import type { DecodedEvent } from '../engine/events.js';
 import { TRANSFER_ID_RE, type OrderView } from '../engine/engine.js';
 import { adminTokenMatches, type KeyCache, newApiKey, hashKey, type RateLimiter } from './auth.js';
 import type { CommandReply, Dispatcher, Failure, QueryReply } from './dispatcher.js';
-import type { Directory, SymbolInfo } from './directory.js';
+import type { Directory } from './directory.js';
 import { ApiError } from './errors.js';
 import type { Answer, Request, Router } from './http.js';
 import { JsonError, JsonNumber, parseJson, type JsonValue } from './json.js';
 import { asObject, cancelCommand, clOrdIdField, codeName, orderFromReports, orderFromView, parseNewOrder, parseOrderId, parseReplace } from './orders.js';
 import type { Query } from '../sequencer/queries.js';
+import type { MarketDataGateway } from './marketData.js';
+import type { MdRequest } from '../mdworker/requests.js';
 import { MAX_COMMAND_BYTES } from '../sequencer/codec.js';
 
 /** What the REST handlers need from the process around them (the main thread owns these). */
@@ -31,6 +33,7 @@ export interface HostLink {
 }
 
 export interface RestContext {
+  marketData: MarketDataGateway;
   dispatcher: Dispatcher;
   directory: Directory;
   keys: KeyCache;
@@ -216,70 +219,39 @@ export function registerRest(router: Router, ctx: RestContext): void {
     return { status: 200, body: { assets: answer.assets, symbols, seq: r.seq } };
   });
 
-  const book = async (req: Request, l3: boolean, depth?: number): Promise<{ sym: SymbolInfo; seq: number; book: BookAnswer }> => {
+  /** a snapshot from the market-data worker (docs/market-data.md, REST snapshots) */
+  const marketData = async (req: Request, r: Omit<MdRequest, 'id' | 'symbol'>): Promise<Answer> => {
     limit(ctx, `ip${req.remote}`);
     const name = req.query.get('symbol');
     if (name === null || name === '') throw new ApiError(Code.INVALID_REQUEST, 'symbol is required');
     const sym = await directory.findSymbol(name);
     if (sym === undefined) throw new ApiError(Code.UNKNOWN_SYMBOL, `unknown symbol ${name.slice(0, 40)}`);
-    const r = await query({ q: 'book', symbol: sym.symbol, depth, l3 });
-    if (r.code !== Code.OK) throw new ApiError(r.code, 'book not available');
-    return { sym, seq: r.seq, book: JSON.parse(r.json) as BookAnswer };
+    const a = await ctx.marketData.ask({ ...r, symbol: sym.symbol });
+    if (a === null) throw new ApiError('TIMEOUT', 'the market-data worker did not answer in time');
+    if (a.status !== 200) throw new ApiError(a.code ?? Code.INVALID_REQUEST, a.message ?? 'market data not available');
+    return { status: 200, body: a.body };
+  };
+  const count = (req: Request, key: string, max: number, dflt: number): number => {
+    const t = req.query.get(key);
+    if (t === null) return dflt;
+    if (!/^[1-9]\d{0,6}$/.test(t) || Number(t) > max) throw new ApiError(Code.INVALID_REQUEST, `${key} must be 1..${max}`);
+    return Number(t);
+  };
+  const epochMs = (req: Request, key: string): number | undefined => {
+    const t = req.query.get(key);
+    if (t === null) return undefined;
+    if (!/^\d{1,15}$/.test(t)) throw new ApiError(Code.INVALID_REQUEST, `${key} must be epoch milliseconds`);
+    return Number(t);
   };
 
-  router.get('/v1/marketdata/ticker', async (req) => {
-    const { sym, seq, book: b } = await book(req, false, 1);
-    const bid = b.bids[0] as number[] | undefined;
-    const ask = b.asks[0] as number[] | undefined;
-    const px = (t: number | undefined) => (t === undefined || t <= 0 ? null : sym.tick.format(t));
-    return {
-      status: 200,
-      body: {
-        symbol: sym.symbol,
-        seq,
-        bidPx: px(bid?.[0]),
-        bidQty: bid === undefined ? null : sym.lot.format(bid[1]!),
-        askPx: px(ask?.[0]),
-        askQty: ask === undefined ? null : sym.lot.format(ask[1]!),
-        mid: bid !== undefined && ask !== undefined ? sym.tick.ratio(bid[0]! + ask[0]!, 2, 1) : null,
-        lastPx: px(b.lastPxTicks),
-        // day statistics come from the market-data worker (next issue)
-        lastQty: null,
-        open: null,
-        high: null,
-        low: null,
-        volume: null,
-        state: TRADING_STATE_NAMES[b.state],
-        ts: new Date().toISOString(),
-      },
-    };
+  router.get('/v1/marketdata/ticker', (req) => marketData(req, { what: 'ticker', channel: 'l1' }));
+  router.get('/v1/marketdata/orderBook/L2', (req) => marketData(req, { what: 'l2', channel: 'l2', depth: count(req, 'depth', 9999, 100) }));
+  router.get('/v1/marketdata/orderBook/L3', (req) => marketData(req, { what: 'l3', channel: 'l3' }));
+  router.get('/v1/marketdata/trades', (req) => marketData(req, { what: 'trades', channel: 'trades', limit: count(req, 'limit', 1000, 100) }));
+  router.get('/v1/marketdata/candles', (req) => {
+    const res = req.query.get('resolution') ?? '1m';
+    return marketData(req, { what: 'candles', channel: `candles:${res}`, fromMs: epochMs(req, 'startTime'), toMs: epochMs(req, 'endTime'), limit: count(req, 'limit', 1000, 1000) });
   });
-
-  router.get('/v1/marketdata/orderBook/L2', async (req) => {
-    const depthText = req.query.get('depth');
-    const depth = depthText === null ? 100 : /^[1-9]\d{0,3}$/.test(depthText) ? Number(depthText) : -1;
-    if (depth < 0) throw new ApiError(Code.INVALID_REQUEST, 'depth must be 1..9999');
-    const { sym, seq, book: b } = await book(req, false, depth);
-    const level = (l: unknown) => {
-      const [p, q, n] = l as number[];
-      return [sym.tick.format(p!), sym.lot.format(q!), n];
-    };
-    return { status: 200, body: { symbol: sym.symbol, seq, bids: b.bids.map(level), asks: b.asks.map(level) } };
-  });
-
-  router.get('/v1/marketdata/orderBook/L3', async (req) => {
-    const { sym, seq, book: b } = await book(req, true);
-    const entry = (side: string) => (e: unknown) => {
-      const o = e as { orderId: number; priceTicks: number; qtyLots: number };
-      return { orderId: o.orderId, side, px: sym.tick.format(o.priceTicks), qty: sym.lot.format(o.qtyLots) };
-    };
-    return { status: 200, body: { symbol: sym.symbol, seq, bids: b.bids.map(entry('buy')), asks: b.asks.map(entry('sell')) } };
-  });
-
-  for (const path of ['/v1/marketdata/trades', '/v1/marketdata/candles'])
-    router.get(path, () => {
-      throw new ApiError(Code.INVALID_REQUEST, 'trades and candles history come from the market-data worker, which this build does not have yet');
-    });
 
   // ---------------------------------------------------------------- admin
 
@@ -405,13 +377,6 @@ export function registerRest(router: Router, ctx: RestContext): void {
   });
 }
 
-interface BookAnswer {
-  symbol: string;
-  lastPxTicks: number;
-  state: TradingState;
-  bids: unknown[];
-  asks: unknown[];
-}
 
 /** every field of a SymbolConfig: a misspelt optional field (a price band, a limit) must not pass silently */
 const SYMBOL_FIELDS: (keyof SymbolConfig)[] = [

@@ -205,7 +205,7 @@ for (const t of [Ev.BOOK_EXECUTE, Ev.BOOK_CANCEL, Ev.BOOK_DELETE, Ev.BOOK_REPLAC
   if (at(t, 'symbolIdx') !== F.bSym || at(t, 'orderId') !== F.bOrder || at(t, 'side') !== F.bSide) throw new Error('event layout: book events must start with symbolIdx, orderId, side');
 
 export class MarketState {
-  private readonly sink: MdSink;
+  private sink: MdSink;
   private readonly tradeHistory: number;
   private readonly candleHistory: number;
   private readonly byIdx: (SymbolMd | undefined)[] = [];
@@ -244,6 +244,11 @@ export class MarketState {
       sym.l1 = sym.computeL1(seed.clockUs);
     }
     return ms;
+  }
+
+  /** where updates go from now on (a worker seeds quietly, then starts publishing) */
+  setSink(sink: MdSink | undefined): void {
+    this.sink = sink ?? (() => {});
   }
 
   // ------------------------------------------------------------------ symbols

@@ -5,7 +5,7 @@
  * metrics) and stops everything in order: stop accepting, answer what is in flight, drain the
  * sequencer, sync the journal.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { createServer, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,8 @@ import { SequencerHost } from '../sequencer/host.js';
 import type { ServeConfig } from './config.js';
 import { loadUws } from '../gateway/uws.js';
 import { SessionStore } from './sessionStore.js';
+import { BroadcastRing } from '../ring/broadcastRing.js';
+import type { FromMdWorker, MdWorkerData } from '../mdworker/thread.js';
 
 export interface RunningExchange {
   port: number;
@@ -55,8 +57,11 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
   store.start(host.events.sab);
   const own = new Dispatcher(cfg.gateways, host.inbound.sab, host.outbound[cfg.gateways]!.sab, cfg.requestTimeoutMs);
   const workers: Worker[] = [];
+  // the market-data worker: reads the event ring from its start, so it is started before any command
+  const md = startMarketData(cfg, host, log);
   const stopAll = async () => {
     await Promise.all(workers.map((w) => stopGateway(w, log)));
+    await md.stop();
     own.stop();
     await host.stop();
     await store.stop();
@@ -103,6 +108,8 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
         inboundSab: host.inbound.sab,
         outboundSab: host.outbound[i]!.sab,
         eventsSab: host.events.sab,
+        mdSab: md.sab,
+        mdPort: md.ports[i]!,
         controlSab: host.control.sab,
         metricsSab,
         adminTokenHashHex: createHash('sha256').update(adminToken).digest('hex'),
@@ -111,7 +118,7 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
         maxBodyBytes: cfg.maxBodyBytes,
         requestTimeoutMs: cfg.requestTimeoutMs,
       };
-      const w = new Worker(workerUrl(import.meta.url, '../gateway/gatewayThread.js'), { workerData: data, name: `seqex-gateway-${i}` });
+      const w = new Worker(workerUrl(import.meta.url, '../gateway/gatewayThread.js'), { workerData: data, transferList: [data.mdPort], name: `seqex-gateway-${i}` });
       workers.push(w);
       w.on('message', (m: FromGateway) => {
         if (m.type === 'log') log(m.line);
@@ -127,6 +134,38 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
     await stopAll().catch(() => {});
     throw e;
   }
+}
+
+/** the market-data ring's size: a few seconds of updates at full speed, and room for large snapshots */
+const MD_RING_BYTES = 1 << 26;
+
+/**
+ * Starts the market-data worker (src/mdworker/thread.ts) on the event ring, with a MessagePort to
+ * each gateway thread for snapshot requests. It rebuilds its state as of the recovered seq from the
+ * data directory while the exchange already runs; requests wait in the ports until it is ready.
+ */
+function startMarketData(cfg: ServeConfig, host: SequencerHost, log: (line: string) => void): { sab: SharedArrayBuffer; ports: MessagePort[]; stop(): Promise<void> } {
+  const ring = BroadcastRing.create(MD_RING_BYTES);
+  const channels = Array.from({ length: cfg.gateways }, () => new MessageChannel());
+  const data: MdWorkerData = { dataDir: cfg.dataDir, eventsSab: host.events.sab, mdSab: ring.sab, fromSeq: host.recovery.lastSeq, ports: channels.map((c) => c.port1) };
+  const w = new Worker(workerUrl(import.meta.url, '../mdworker/thread.js'), { workerData: data, transferList: data.ports, name: 'seqex-marketdata' });
+  w.on('message', (m: FromMdWorker) => {
+    if (m.type === 'log') log(m.line);
+    else if (m.type === 'ready') log(`market data: ready at seq ${m.seq} in ${m.ms} ms (snapshot ${m.snapshotSeq}, ${m.replayed} records replayed)`);
+    else log(`market data: the worker failed: ${m.message}`);
+  });
+  w.on('error', (e) => log(`market data: the worker failed: ${e.stack ?? e.message}`));
+  const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  return {
+    sab: ring.sab,
+    ports: channels.map((c) => c.port2),
+    stop: async () => {
+      w.postMessage({ type: 'stop' });
+      const t = setTimeout(() => void w.terminate(), 5_000); // it holds no sockets: terminating is safe
+      await exited;
+      clearTimeout(t);
+    },
+  };
 }
 
 /** A port free on `host` right now (the kernel's choice for port 0). */

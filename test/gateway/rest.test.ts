@@ -261,7 +261,7 @@ describe('order types, time in force, self-trade prevention', () => {
   });
 
   test('endpoints that need the report database answer 400, not 5xx', async () => {
-    for (const path of ['/v1/execution', '/v1/orders?status=closed', '/v1/orders?status=all', '/v1/marketdata/trades?symbol=AAPL', '/v1/marketdata/candles?symbol=AAPL&resolution=1m']) {
+    for (const path of ['/v1/execution', '/v1/orders?status=closed', '/v1/orders?status=all']) {
       const r = await call(ex.url, 'GET', path, { key: ex.demo.apiKey });
       expect([r.status, r.body.error?.code], path).toEqual([400, 'INVALID_REQUEST']);
     }
@@ -527,9 +527,36 @@ describe('queries', () => {
       const r = await call(ex.url, 'GET', `/v1/marketdata/orderBook/L2?${q}`);
       expect([r.status, r.body.error?.code], q).toEqual([400, 'INVALID_REQUEST']);
     }
-    for (const path of ['/v1/marketdata/ticker?symbol=NOPE', '/v1/marketdata/orderBook/L2?symbol=NOPE', '/v1/marketdata/orderBook/L3?symbol=NOPE']) {
+    for (const path of ['/v1/marketdata/ticker?symbol=NOPE', '/v1/marketdata/orderBook/L2?symbol=NOPE', '/v1/marketdata/orderBook/L3?symbol=NOPE', '/v1/marketdata/trades?symbol=NOPE', '/v1/marketdata/candles?symbol=NOPE']) {
       const r = await call(ex.url, 'GET', path);
       expect([r.status, r.body.error?.code], path).toEqual([400, 'UNKNOWN_SYMBOL']);
+    }
+  });
+
+  test('trades, candles and the ticker day statistics, read right after the trades (from the market-data worker)', async () => {
+    const { sym, a, b } = await market();
+    await order(ex, a.apiKey, limit(sym, 'buy', '3', '99.00'));
+    await order(ex, a.apiKey, limit(sym, 'buy', '5', '98.00'));
+    const t1 = await order(ex, b.apiKey, limit(sym, 'sell', '4', '98.00')); // 3 @ 99.00, then 1 @ 98.00
+    expect(t1.body.filledQty).toBe('4');
+    const trades = await call(ex.url, 'GET', `/v1/marketdata/trades?symbol=${sym}`);
+    expect(trades.status).toBe(200);
+    expect(trades.body.seq).toBeGreaterThanOrEqual(t1.body.seq);
+    expect(trades.body.trades.map((t: { px: string; qty: string; side: string }) => [t.px, t.qty, t.side])).toEqual([
+      ['99.00', '3', 'sell'],
+      ['98.00', '1', 'sell'],
+    ]);
+    expect((await call(ex.url, 'GET', `/v1/marketdata/trades?symbol=${sym}&limit=1`)).body.trades).toHaveLength(1);
+    const ticker = (await call(ex.url, 'GET', `/v1/marketdata/ticker?symbol=${sym}`)).body;
+    expect(ticker).toMatchObject({ bidPx: '98.00', bidQty: '4', askPx: null, lastPx: '98.00', lastQty: '1', open: '99.00', high: '99.00', low: '98.00', volume: '4' });
+    const candles = await call(ex.url, 'GET', `/v1/marketdata/candles?symbol=${sym}&resolution=1m`);
+    expect(candles.status).toBe(200);
+    expect(candles.body).toHaveLength(1);
+    expect(candles.body[0]).toMatchObject({ o: '99.00', h: '99.00', l: '98.00', c: '98.00', v: '4', n: 2, closed: false });
+    expect(candles.body[0].t % 60_000).toBe(0);
+    for (const q of ['resolution=2m', 'resolution=1m&startTime=x', 'resolution=1m&limit=0']) {
+      const r = await call(ex.url, 'GET', `/v1/marketdata/candles?symbol=${sym}&${q}`);
+      expect([r.status, r.body.error?.code], q).toEqual([400, 'INVALID_REQUEST']);
     }
   });
 });

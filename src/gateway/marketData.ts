@@ -1,0 +1,325 @@
+/**
+ * The public market data of one gateway thread (docs/market-data.md): the WebSocket `/v1/md`
+ * (uWS pub/sub topics: the worker's already-encoded frames are published as they come, one copy
+ * per format), Server-Sent Events at `/v1/stream`, and the link to the market-data worker for
+ * snapshots. A subscription's snapshot comes through the market-data ring among the updates, so
+ * after sending it the subscriber joins the topic and gets exactly the updates with a higher seq.
+ *
+ * Nothing here can slow another subscriber or the exchange: a WebSocket subscriber with more than
+ * 4 MiB unsent is closed (4008), an SSE stream likewise; a thread that falls a whole ring behind
+ * closes its subscribers (4009: reconnect and subscribe again).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { Packr, Unpackr } from 'msgpackr';
+import type { HttpResponse, TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { CHANNELS } from '../marketdata/types.js';
+import { MdKind, MdRingReader, type MdFrame } from '../mdworker/mdRing.js';
+import type { MdReply, MdRequest } from '../mdworker/requests.js';
+
+export const MD_LIMITS = {
+  /** (channel, symbol) pairs one connection may hold */
+  maxSubscriptions: 200,
+  maxFrameBytes: 16 * 1024,
+  /** unsent bytes past which a subscriber is dropped */
+  maxBufferedBytes: 4 * 1024 * 1024,
+  /** a REST snapshot not answered in this time is a 504 */
+  requestTimeoutMs: 10_000,
+  sseHeartbeatSeconds: 15,
+};
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+type Format = 'msgpack' | 'json';
+interface MdConn {
+  format: Format;
+  /** topics (`channel:symbol`) subscribed or waiting for their snapshot */
+  subs: Set<string>;
+  closed: boolean;
+}
+
+interface SseClient {
+  res: HttpResponse;
+  topics: Set<string>;
+  closed: boolean;
+  /** bytes written since the socket last had room */
+  backlog: number;
+}
+
+/** who waits for a subscription snapshot */
+type Waiter = { ws: WebSocket<MdConn> } | { sse: SseClient };
+
+const prefix = (f: Format) => (f === 'msgpack' ? 'b|' : 'j|');
+
+export class MarketDataGateway {
+  private readonly ring: MdRingReader;
+  private readonly conns = new Set<WebSocket<MdConn>>();
+  private readonly sse = new Set<SseClient>();
+  /** SSE clients by topic (uWS pub/sub is for WebSockets only) */
+  private readonly sseByTopic = new Map<string, Set<SseClient>>();
+  private readonly waiting = new Map<number, Waiter & { topic: string }>();
+  private readonly answers = new Map<number, (r: MdReply) => void>();
+  /** the last update seq seen per topic (heartbeats) */
+  private readonly lastSeq = new Map<string, number>();
+  private ids = 0;
+  private running = true;
+  private readonly timer: NodeJS.Timeout;
+  private ticks = 0;
+
+  constructor(
+    private readonly app: TemplatedApp,
+    mdSab: SharedArrayBuffer,
+    consumer: number,
+    private readonly gateway: number,
+    private readonly port: MessagePort,
+    private readonly log: (line: string) => void,
+  ) {
+    this.ring = new MdRingReader(mdSab, consumer);
+    port.on('message', (r: MdReply) => {
+      this.answers.get(r.id)?.(r);
+      this.answers.delete(r.id);
+    });
+    app.ws<MdConn>('/v1/md', {
+      maxPayloadLength: MD_LIMITS.maxFrameBytes,
+      idleTimeout: 0, // the server's heartbeats keep it busy; a dead peer shows as backpressure
+      maxBackpressure: MD_LIMITS.maxBufferedBytes,
+      closeOnBackpressureLimit: 1,
+      upgrade: (res, req, context) => {
+        const format: Format = new URLSearchParams(req.getQuery() ?? '').get('format') === 'json' ? 'json' : 'msgpack';
+        res.upgrade<MdConn>({ format, subs: new Set(), closed: false }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      },
+      open: (ws) => {
+        this.conns.add(ws);
+      },
+      message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
+      close: (ws) => {
+        ws.getUserData().closed = true;
+        this.conns.delete(ws);
+      },
+    });
+    app.get('/v1/stream', (res, req) => this.openStream(res, req.getQuery() ?? ''));
+    this.timer = setInterval(() => this.heartbeat(), 1000);
+    void this.pump();
+  }
+
+  /** A REST snapshot from the worker (null: no answer in time). */
+  ask(r: Omit<MdRequest, 'id'>): Promise<MdReply | null> {
+    const id = ++this.ids;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.answers.delete(id);
+        resolve(null);
+      }, MD_LIMITS.requestTimeoutMs);
+      this.answers.set(id, (a) => {
+        clearTimeout(t);
+        resolve(a);
+      });
+      this.port.postMessage({ ...r, id } satisfies MdRequest);
+    });
+  }
+
+  // ---------------------------------------------------------------- WebSocket subscribers
+
+  private onMessage(ws: WebSocket<MdConn>, data: ArrayBuffer, isBinary: boolean): void {
+    const c = ws.getUserData();
+    let m: unknown;
+    try {
+      m = c.format === 'json' ? (isBinary ? undefined : JSON.parse(Buffer.from(data).toString('utf8'))) : isBinary ? unpackr.unpack(Buffer.from(data)) : undefined;
+    } catch {
+      m = undefined;
+    }
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return this.error(ws, 'INVALID_REQUEST', c.format === 'json' ? 'send JSON text messages' : 'send MessagePack maps in binary frames');
+    const { type, channels, symbols } = m as Record<string, unknown>;
+    if (type !== 'subscribe' && type !== 'unsubscribe') return this.error(ws, 'INVALID_REQUEST', 'type must be subscribe or unsubscribe');
+    const list = (v: unknown, max: number) => (Array.isArray(v) && v.length > 0 && v.length <= max && v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 40) ? (v as string[]) : null);
+    const chs = list(channels, CHANNELS.length);
+    const syms = list(symbols, MD_LIMITS.maxSubscriptions);
+    if (chs === null || syms === null) return this.error(ws, 'INVALID_REQUEST', 'channels and symbols must be non-empty lists of names');
+    const bad = chs.find((ch) => !(CHANNELS as readonly string[]).includes(ch));
+    if (bad !== undefined) return this.error(ws, 'INVALID_REQUEST', `unknown channel ${bad}: one of ${CHANNELS.join(', ')}`);
+    if (type === 'unsubscribe') {
+      for (const ch of chs)
+        for (const sym of syms) {
+          const topic = `${ch}:${sym}`;
+          if (c.subs.delete(topic)) ws.unsubscribe(prefix(c.format) + topic);
+        }
+      return this.send(ws, { type: 'unsubscribed', channels: chs, symbols: syms });
+    }
+    if (c.subs.size + chs.length * syms.length > MD_LIMITS.maxSubscriptions) return this.error(ws, 'INVALID_REQUEST', `at most ${MD_LIMITS.maxSubscriptions} subscriptions a connection`);
+    this.send(ws, { type: 'subscribed', channels: chs, symbols: syms });
+    for (const ch of chs)
+      for (const sym of syms) {
+        const topic = `${ch}:${sym}`;
+        if (c.subs.has(topic)) continue;
+        c.subs.add(topic);
+        this.requestSnapshot(topic, ch, sym, { ws });
+      }
+  }
+
+  private requestSnapshot(topic: string, channel: string, symbol: string, w: Waiter): void {
+    const id = ++this.ids;
+    this.waiting.set(id, { ...w, topic });
+    this.port.postMessage({ id, what: 'subscribe', channel, symbol } satisfies MdRequest);
+  }
+
+  private send(ws: WebSocket<MdConn>, m: Record<string, unknown>): void {
+    const c = ws.getUserData();
+    if (c.closed) return;
+    if (c.format === 'json') ws.send(JSON.stringify(m), false);
+    else ws.send(packr.pack(m), true);
+  }
+
+  private error(ws: WebSocket<MdConn>, code: string, message: string): void {
+    this.send(ws, { type: 'error', code, message });
+  }
+
+  // ---------------------------------------------------------------- the ring
+
+  private async pump(): Promise<void> {
+    const onFrame = (f: MdFrame) => this.onFrame(f);
+    const onLapped = () => {
+      this.log(`market data: this gateway fell a whole ring behind; ${this.conns.size + this.sse.size} subscriber(s) closed`);
+      this.dropAll(4009, 'market data fell behind: reconnect and subscribe again');
+    };
+    while (this.running) {
+      const n = this.ring.poll(onFrame, onLapped);
+      if (n > 0) await new Promise((r) => setImmediate(r));
+      else await this.ring.waitAsync(100);
+    }
+  }
+
+  private onFrame(f: MdFrame): void {
+    if (f.kind === MdKind.UPDATE) {
+      this.lastSeq.set(f.topic, f.seq);
+      this.app.publish(`b|${f.topic}`, f.msgpack, true);
+      this.app.publish(`j|${f.topic}`, f.json, false);
+      const clients = this.sseByTopic.get(f.topic);
+      if (clients !== undefined) for (const s of clients) this.sseWrite(s, 'update', `${f.topic}:${f.seq}`, f.json);
+      return;
+    }
+    if (f.kind === MdKind.RESET) {
+      // the worker rebuilt its state (its seqs start again): every subscriber takes new snapshots
+      this.lastSeq.clear();
+      for (const ws of this.conns) {
+        const c = ws.getUserData();
+        for (const t of c.subs) ws.unsubscribe(prefix(c.format) + t);
+        c.subs.clear();
+        ws.send(c.format === 'json' ? f.json : f.msgpack, c.format !== 'json');
+      }
+      for (const s of [...this.sse]) this.closeStream(s);
+      return;
+    }
+    if (f.kind !== MdKind.SNAPSHOT || f.gateway !== this.gateway) return;
+    const w = this.waiting.get(f.requestId);
+    if (w === undefined) return;
+    this.waiting.delete(f.requestId);
+    const ok = f.seq >= 0;
+    if (ok && !this.lastSeq.has(f.topic)) this.lastSeq.set(f.topic, f.seq);
+    if ('ws' in w) {
+      const c = w.ws.getUserData();
+      if (c.closed || !c.subs.has(w.topic)) return; // gone, or unsubscribed meanwhile
+      w.ws.send(c.format === 'json' ? f.json : f.msgpack, c.format !== 'json');
+      if (ok) w.ws.subscribe(prefix(c.format) + w.topic);
+      else c.subs.delete(w.topic);
+      return;
+    }
+    const s = w.sse;
+    if (s.closed) return;
+    this.sseWrite(s, ok ? 'snapshot' : 'error', `${f.topic}:${f.seq}`, f.json);
+    if (!ok) return;
+    let set = this.sseByTopic.get(f.topic);
+    if (set === undefined) this.sseByTopic.set(f.topic, (set = new Set()));
+    set.add(s);
+    s.topics.add(f.topic);
+  }
+
+  /** Once a second: each subscriber's last seqs (a client with a lower one missed an update). */
+  private heartbeat(): void {
+    const ts = Date.now();
+    for (const ws of this.conns) {
+      const c = ws.getUserData();
+      if (c.subs.size === 0) continue;
+      const seqs: Record<string, number> = {};
+      for (const t of c.subs) {
+        const s = this.lastSeq.get(t);
+        if (s !== undefined) seqs[t] = s;
+      }
+      this.send(ws, { type: 'heartbeat', ts, seqs });
+    }
+    if (++this.ticks % MD_LIMITS.sseHeartbeatSeconds === 0)
+      for (const s of this.sse) if (!s.closed) s.res.cork(() => s.res.write(': heartbeat\n\n'));
+  }
+
+  private dropAll(code: number, reason: string): void {
+    for (const ws of [...this.conns]) ws.end(code, reason);
+    for (const s of [...this.sse]) this.closeStream(s);
+  }
+
+  // ---------------------------------------------------------------- Server-Sent Events
+
+  private openStream(res: HttpResponse, query: string): void {
+    const q = new URLSearchParams(query);
+    const split = (v: string | null, dflt: string[]) => (v === null || v === '' ? dflt : v.split(','));
+    const symbols = split(q.get('symbols'), []);
+    const channels = split(q.get('channels'), ['l1', 'trades']);
+    const bad =
+      symbols.length === 0 || symbols.length > MD_LIMITS.maxSubscriptions || symbols.some((s) => s.length === 0 || s.length > 40)
+        ? 'symbols: a comma-separated list of 1 to 200 symbols'
+        : channels.find((c) => !(CHANNELS as readonly string[]).includes(c)) !== undefined
+          ? `channels: a comma-separated list of ${CHANNELS.join(', ')}`
+          : null;
+    if (bad !== null) {
+      res.cork(() => res.writeStatus('400 Bad Request').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'INVALID_REQUEST', message: bad } })));
+      return;
+    }
+    const s: SseClient = { res, topics: new Set(), closed: false, backlog: 0 };
+    res.onAborted(() => this.forget(s));
+    this.sse.add(s);
+    res.cork(() => {
+      res.writeStatus('200 OK');
+      res.writeHeader('content-type', 'text/event-stream');
+      res.writeHeader('cache-control', 'no-cache');
+      res.write(': seqex market data\n\n');
+    });
+    for (const ch of channels) for (const sym of symbols) this.requestSnapshot(`${ch}:${sym}`, ch, sym, { sse: s });
+  }
+
+  private sseWrite(s: SseClient, event: string, id: string, json: Buffer): void {
+    if (s.closed) return;
+    const text = `id: ${id}\nevent: ${event}\ndata: ${json.toString('utf8')}\n\n`;
+    let ok = true;
+    s.res.cork(() => {
+      ok = s.res.write(text);
+    });
+    if (ok) return;
+    s.backlog += text.length;
+    if (s.backlog > MD_LIMITS.maxBufferedBytes) return this.closeStream(s);
+    if (s.backlog === text.length)
+      s.res.onWritable(() => {
+        s.backlog = 0;
+        return true;
+      });
+  }
+
+  private closeStream(s: SseClient): void {
+    if (s.closed) return;
+    this.forget(s);
+    s.res.cork(() => s.res.end());
+  }
+
+  private forget(s: SseClient): void {
+    s.closed = true;
+    this.sse.delete(s);
+    for (const t of s.topics) this.sseByTopic.get(t)?.delete(s);
+  }
+
+  /** Closes every subscriber and stops reading (the gateway stops). */
+  stop(): void {
+    this.running = false;
+    clearInterval(this.timer);
+    this.dropAll(1001, 'the exchange is stopping');
+    for (const a of this.answers.values()) a({ id: 0, status: 503, message: 'stopping' });
+    this.answers.clear();
+    this.port.close();
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The market-data worker thread (docs/market-data.md, docs/architecture.md): follows the event
+ * ring (its own consumer slot: it never slows the sequencer), keeps the market state
+ * (src/marketdata), encodes every update once (MessagePack and JSON) onto the market-data ring the
+ * gateway threads fan out from, and answers the gateways' snapshot requests, through the ring for
+ * a subscription (so it sits in order among the updates) or by message for a REST call.
+ *
+ * Start: the state as of the sequencer's recovered seq, rebuilt from the data directory
+ * (seed.ts); the event ring starts right after it. Falling a whole ring behind, or an event that
+ * does not fit the book (a bug), rebuilds the state the same way at the next frame and tells every
+ * subscriber to take new snapshots (a reset frame).
+ */
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { Code, TRADING_STATE_NAMES } from '../domain/codes.js';
+import type { SymbolConfig } from '../engine/commands.js';
+import { MarketState } from '../marketdata/marketState.js';
+import { CHANNELS, RESOLUTIONS, type Channel, type MdUpdate, type Resolution } from '../marketdata/types.js';
+import { EVENT_CONSUMER } from '../gateway/eventFeed.js';
+import { EventFrames, type EventFrame } from '../sequencer/eventFrames.js';
+import { MdKind, MdRingWriter } from './mdRing.js';
+import { seedMarketState } from './seed.js';
+import { encode, Grid, type Message } from './wire.js';
+import type { MdReply, MdRequest } from './requests.js';
+
+export interface MdWorkerData {
+  dataDir: string;
+  eventsSab: SharedArrayBuffer;
+  mdSab: SharedArrayBuffer;
+  /** the sequencer's recovered seq: the event ring starts after it */
+  fromSeq: number;
+  /** one port per gateway thread, in gateway order */
+  ports: MessagePort[];
+}
+
+export type FromMdWorker = { type: 'ready'; seq: number; ms: number; snapshotSeq: number; replayed: number } | { type: 'log'; line: string } | { type: 'failed'; message: string };
+
+const data = workerData as MdWorkerData;
+const parent = parentPort!;
+const log = (line: string) => parent.postMessage({ type: 'log', line } satisfies FromMdWorker);
+
+const ring = new MdRingWriter(data.mdSab);
+const grid = new Grid();
+const frames = new EventFrames(data.eventsSab, EVENT_CONSUMER.MARKET_DATA, true);
+let state: MarketState;
+let written = 0;
+let running = true;
+/** the frames before the next one were lost (a lap): rebuild the state at it */
+let rebuild = false;
+
+const sink = (u: MdUpdate) => {
+  ring.write(MdKind.UPDATE, `${u.channel}:${u.symbol}`, u.seq, encode(grid.update(u)));
+  written++;
+};
+
+function seed(toSeq: number): { snapshotSeq: number; replayed: number } {
+  const s = seedMarketState(data.dataDir, toSeq, {}, { sink }, log);
+  state = s.state;
+  s.configs.forEach((c, idx) => grid.set(idx, c));
+  return s;
+}
+
+function onFrame(f: EventFrame): void {
+  if (rebuild) {
+    rebuild = false;
+    reseed(f.seq - 1, 'fell a whole event ring behind');
+  }
+  for (const e of f.events) if (e.event === 'symbol' && typeof e.config === 'string') grid.set(e.symbolIdx as number, JSON.parse(e.config) as SymbolConfig);
+  try {
+    state.apply(f.events, f.more);
+  } catch (e) {
+    // an event that does not fit the book: never serve a wrong book, rebuild it from the journal
+    reseed(f.seq, `state error: ${(e as Error).message}`);
+  }
+}
+
+function reseed(toSeq: number, why: string): void {
+  log(`market data: ${why}; rebuilding the state at seq ${toSeq}`);
+  seed(toSeq);
+  ring.write(MdKind.RESET, '', 0, encode({ type: 'reset', message: 'market data rebuilt: take new snapshots' }));
+  written++;
+}
+
+// ---------------------------------------------------------------- requests from the gateways
+
+const isChannel = (c: unknown): c is Channel => typeof c === 'string' && (CHANNELS as readonly string[]).includes(c);
+
+function snapshotOf(channel: Channel, symbol: string, r: MdRequest) {
+  if (channel === 'l1') return state.l1(symbol);
+  if (channel === 'l2') return state.l2(symbol, r.depth);
+  if (channel === 'l3') return state.l3(symbol);
+  if (channel === 'trades') return state.trades(symbol, r.limit);
+  return state.candles(symbol, channel.slice(8) as Resolution, r.fromMs, r.toMs, r.limit);
+}
+
+function onRequest(gateway: number, port: MessagePort, r: MdRequest): void {
+  // read your writes: whatever a client was answered before asking is in the event ring already
+  // (the sequencer publishes it before the gateways' answers), so read the ring to its end first
+  drain();
+  if (r.what === 'subscribe') {
+    const snap = isChannel(r.channel) ? snapshotOf(r.channel, r.symbol, r) : null;
+    const topic = `${r.channel}:${r.symbol}`;
+    const m: Message = snap === null ? { type: 'error', code: 'UNKNOWN_SYMBOL', message: `no market data for ${r.channel} ${r.symbol}` } : grid.snapshot(r.channel as Channel, snap);
+    if (!ring.write(MdKind.SNAPSHOT, topic, snap === null ? -1 : snap.seq, encode(m), gateway, r.id))
+      ring.write(MdKind.SNAPSHOT, topic, -1, encode({ type: 'error', code: 'SNAPSHOT_TOO_LARGE', message: `the ${r.channel} snapshot of ${r.symbol} is too large for the market-data ring` }), gateway, r.id);
+    written++;
+    return;
+  }
+  port.postMessage(rest(r) satisfies MdReply);
+}
+
+/** the REST bodies (docs/market-data.md, REST snapshots) */
+function rest(r: MdRequest): MdReply {
+  const notFound = { id: r.id, status: 400, code: Code.UNKNOWN_SYMBOL, message: `unknown symbol ${r.symbol.slice(0, 40)}` };
+  const idx = state.symbols().find((s) => s.name === r.symbol)?.idx;
+  if (idx === undefined || !grid.has(idx)) return notFound;
+  // `seq` as everywhere in REST: the journal seq the answer reflects; `channelSeq` joins a WebSocket stream
+  const head = (s: { symbol: string; seq: number; journalSeq: number }) => ({ symbol: s.symbol, seq: Math.max(s.journalSeq, frames.lastSeq), channelSeq: s.seq });
+  switch (r.what) {
+    case 'ticker': {
+      const s = state.l1(idx)!;
+      const sym = state.symbols().find((x) => x.idx === idx)!;
+      return { id: r.id, status: 200, body: { ...head(s), ...grid.l1(idx, s.l1), state: TRADING_STATE_NAMES[sym.state] ?? null, ts: s.l1.tsUs > 0 ? new Date(s.l1.tsUs / 1000).toISOString() : null } };
+    }
+    case 'l2': {
+      const s = state.l2(idx, r.depth)!;
+      return { id: r.id, status: 200, body: { ...head(s), bids: grid.levels(idx, s.bids), asks: grid.levels(idx, s.asks) } };
+    }
+    case 'l3': {
+      const s = state.l3(idx)!;
+      const m = grid.snapshot('l3', s) as { state: string; bids: Message[]; asks: Message[] };
+      const side = (sd: string) => (e: Message) => ({ orderId: e.orderId, side: sd, px: e.px, qty: e.qty });
+      return { id: r.id, status: 200, body: { ...head(s), state: m.state, bids: m.bids.map(side('buy')), asks: m.asks.map(side('sell')) } };
+    }
+    case 'trades': {
+      const s = state.trades(idx, r.limit)!;
+      return { id: r.id, status: 200, body: { ...head(s), trades: grid.trades(idx, s.trades) } };
+    }
+    case 'candles': {
+      const res = r.channel.slice(8) as Resolution;
+      if (!(RESOLUTIONS as readonly string[]).includes(res)) return { id: r.id, status: 400, code: Code.INVALID_REQUEST, message: `resolution must be one of ${RESOLUTIONS.join(', ')}` };
+      const s = state.candles(idx, res, r.fromMs, r.toMs, r.limit)!;
+      return { id: r.id, status: 200, body: grid.candles(idx, s.candles) };
+    }
+  }
+  return { id: r.id, status: 400, code: Code.INVALID_REQUEST, message: 'unknown market-data request' };
+}
+
+// ---------------------------------------------------------------- the loop
+
+const onLapped = () => (rebuild = true);
+
+function drain(): void {
+  while (frames.poll(onFrame, onLapped, 512) > 0);
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const s = seed(data.fromSeq);
+  parent.postMessage({ type: 'ready', seq: data.fromSeq, ms: Math.round(performance.now() - t0), snapshotSeq: s.snapshotSeq, replayed: s.replayed } satisfies FromMdWorker);
+  data.ports.forEach((port, gateway) =>
+    port.on('message', (r: MdRequest) => {
+      try {
+        onRequest(gateway, port, r);
+      } catch (e) {
+        port.postMessage({ id: r.id, status: 500, code: Code.INVALID_REQUEST, message: `market data: ${(e as Error).message}` } satisfies MdReply);
+      }
+      if (written > 0) {
+        ring.publish();
+        written = 0;
+      }
+    }),
+  );
+  while (running) {
+    const n = frames.poll(onFrame, onLapped, 512);
+    if (written > 0) {
+      ring.publish();
+      written = 0;
+    }
+    // between batches the event loop runs: the gateways' requests are answered in order with the frames
+    if (n > 0) await new Promise((r) => setImmediate(r));
+    else await frames.waitAsync(100);
+  }
+  for (const p of data.ports) p.close();
+  parent.close();
+}
+
+parent.on('message', (m: { type: 'stop' }) => {
+  if (m.type === 'stop') running = false;
+});
+
+main().catch((e: unknown) => {
+  parent.postMessage({ type: 'failed', message: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies FromMdWorker);
+});
