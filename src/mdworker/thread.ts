@@ -99,9 +99,9 @@ function onRequest(gateway: number, port: MessagePort, r: MdRequest): void {
   if (r.what === 'subscribe') {
     const snap = isChannel(r.channel) ? snapshotOf(r.channel, r.symbol, r) : null;
     const topic = `${r.channel}:${r.symbol}`;
-    const m: Message = snap === null ? { type: 'error', code: 'UNKNOWN_SYMBOL', message: `no market data for ${r.channel} ${r.symbol}` } : grid.snapshot(r.channel as Channel, snap);
+    const m: Message = snap === null ? { type: 'error', code: 'UNKNOWN_SYMBOL', channel: r.channel, symbol: r.symbol, message: `no market data for ${r.channel} ${r.symbol}` } : grid.snapshot(r.channel as Channel, snap);
     if (!ring.write(MdKind.SNAPSHOT, topic, snap === null ? -1 : snap.seq, encode(m), gateway, r.id))
-      ring.write(MdKind.SNAPSHOT, topic, -1, encode({ type: 'error', code: 'SNAPSHOT_TOO_LARGE', message: `the ${r.channel} snapshot of ${r.symbol} is too large for the market-data ring` }), gateway, r.id);
+      ring.write(MdKind.SNAPSHOT, topic, -1, encode({ type: 'error', code: 'SNAPSHOT_TOO_LARGE', channel: r.channel, symbol: r.symbol, message: `the ${r.channel} snapshot of ${r.symbol} is too large for the market-data ring` }), gateway, r.id);
     written++;
     return;
   }
