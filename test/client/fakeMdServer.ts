@@ -9,6 +9,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
+import { mulberry32 } from '../../tools/bench/workload.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -298,14 +299,5 @@ export async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'
   }
 }
 
-/** a small deterministic PRNG (mulberry32) */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** a small deterministic PRNG (mulberry32, tools/bench/workload.ts) */
+export const rng = mulberry32;

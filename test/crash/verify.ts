@@ -13,6 +13,7 @@ import { listSegments, recoverJournal } from '../../src/journal/journal.js';
 import { RECORD_HEADER_BYTES } from '../../src/journal/record.js';
 import { scanSegment } from '../../src/journal/segment.js';
 import { decodeCommand } from '../../src/sequencer/codec.js';
+import { mulberry32 } from '../../tools/bench/workload.js';
 
 export const DAY_US = 86_400_000_000;
 
@@ -108,14 +109,7 @@ export function indexJournal(dir: string): RecordPlace[] {
 
 /** A small seeded PRNG (mulberry32), so a failing run can be repeated from its printed seed. */
 export function rng(seed: number): { next: () => number; int: (lo: number, hi: number) => number; pick: <T>(xs: readonly T[]) => T } {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   return { next, int, pick: (xs) => xs[int(0, xs.length - 1)]! };
 }

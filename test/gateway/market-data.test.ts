@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { Unit } from '../../src/gateway/units.js';
 import { cleanReplay } from '../crash/verify.js';
+import { mulberry32 } from '../../tools/bench/workload.js';
 import { newAccount, newSymbol, order, type Acct } from './rest-helpers.js';
 import { call, startTestExchange, until, type TestExchange } from './server.js';
 
@@ -148,15 +149,8 @@ afterAll(async () => {
 
 /** a deterministic flow: resting orders around 100.00 from both accounts, crossing ones, cancels, replaces */
 async function trade(n: number, seed: number): Promise<void> {
-  let x = seed >>> 0 || 1;
-  const r = (k: number) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % k;
-  };
+  const next = mulberry32(seed);
+  const r = (k: number) => Math.floor(next() * k);
   const live: { id: number; key: string }[] = [];
   for (let i = 0; i < n; i++) {
     const who = r(2) === 0 ? a : b;

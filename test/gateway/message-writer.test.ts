@@ -13,19 +13,13 @@ import { messageEvent } from '../../src/gateway/eventFeed.js';
 import { executionReport, orderCancelReject } from '../../src/gateway/fix.js';
 import { MessageWriter } from '../../src/gateway/messageWriter.js';
 import { Unit } from '../../src/gateway/units.js';
+import { mulberry32 } from '../../tools/bench/workload.js';
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0;
-  return (n) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 function symbol(idx: number, name: string, tick: string, lot: string): SymbolInfo {

@@ -11,18 +11,10 @@
 import { Stp, Tif, TradingState } from '../../src/domain/codes.js';
 import type { DecodedEvent } from '../../src/engine/events.js';
 import { fixture, OrdType, Side, type CmdBody, type Fixture } from '../helpers.js';
+import { mulberry32 } from '../../tools/bench/workload.js';
 
-export function rng(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (tools/bench/workload.ts) */
+export const rng = mulberry32;
 
 export const SYMBOLS = [
   { name: 'AAPL', mid: 10_000, qtyMax: 40 },
