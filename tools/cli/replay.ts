@@ -13,6 +13,8 @@ import { readSegmentHeader, scanSegment } from '../../src/journal/segment.js';
 import { newestSnapshot } from '../../src/journal/snapshotFile.js';
 import { tuneV8ForEngine } from '../../src/platform/v8.js';
 import { decodeCommand } from '../../src/sequencer/codec.js';
+import { ReportRebuild } from '../../src/reports/rebuild.js';
+import { DEFAULT_REPORTS_FILE } from '../../src/reports/schema.js';
 
 function isDir(path: string): boolean {
   try {
@@ -35,10 +37,14 @@ interface Args {
   fromSnapshot: boolean;
   /** write the regenerated events here, one JSON object per line */
   events: string | null;
+  /** rebuild the report database from the whole journal */
+  rebuildReports: boolean;
+  /** the report database (default <data-dir>/reports.sqlite) */
+  reports: string | null;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { dataDir: 'journal', toSeq: Number.MAX_SAFE_INTEGER, repair: false, verify: false, fromSnapshot: false, events: null };
+  const a: Args = { dataDir: 'journal', toSeq: Number.MAX_SAFE_INTEGER, repair: false, verify: false, fromSnapshot: false, events: null, rebuildReports: false, reports: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     if (k === '--data-dir') a.dataDir = argv[++i] ?? '';
@@ -53,16 +59,24 @@ function parseArgs(argv: string[]): Args | string {
       a.events = argv[++i] ?? '';
       if (a.events === '') return '--events needs a file';
     }
+    else if (k === '--rebuild-reports') a.rebuildReports = true;
+    else if (k === '--reports') {
+      a.reports = argv[++i] ?? '';
+      if (a.reports === '') return '--reports needs a file';
+    }
     else return `unknown option ${k}`;
   }
   if (a.dataDir === '') return '--data-dir needs a directory';
+  if (a.reports !== null && !a.rebuildReports) return '--reports goes with --rebuild-reports';
+  // the report database needs every event from seq 1, not the state of a snapshot
+  if (a.rebuildReports && a.fromSnapshot) return '--rebuild-reports replays the whole journal: it cannot start --from-snapshot';
   return a;
 }
 
 export function replayMain(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
-    err(`seqex replay: ${args}\nusage: seqex replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair] [--events FILE]\n`);
+    err(`seqex replay: ${args}\nusage: seqex replay [--data-dir DIR] [--to-seq N] [--from-snapshot] [--verify] [--repair] [--events FILE] [--rebuild-reports [--reports FILE]]\n`);
     return EXIT_USAGE;
   }
   if (!isDir(args.dataDir)) {
@@ -85,6 +99,8 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
     fromSeq = snap.seq;
   }
   const events = args.events === null ? null : new EventsFile(args.events);
+  const reportsFile = args.reports ?? join(args.dataDir, DEFAULT_REPORTS_FILE);
+  const reports = args.rebuildReports ? new ReportRebuild(reportsFile) : null;
   let snapshotCheck = 'no snapshot';
   let applied = 0;
   let undecodable = 0;
@@ -103,6 +119,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
         engine.events.clear();
         engine.apply(cmd);
         if (events !== null) events.write(engine);
+        reports?.onEvents(seq, engine.events);
         applied++;
         if (args.verify && !args.fromSnapshot && snap !== null && seq === snap.seq)
           snapshotCheck = engine.stateHash() === snap.stateHash ? `ok (seq ${snap.seq})` : `MISMATCH at seq ${snap.seq}`;
@@ -111,6 +128,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
       { afterSeq: fromSeq },
     );
   } catch (e) {
+    reports?.abort();
     if (e instanceof JournalCorruptError) {
       err(`seqex replay: CORRUPT ${e.file} at offset ${e.offset}: ${e.reason}\n`);
       return EXIT_CORRUPT;
@@ -119,8 +137,21 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
   }
   events?.close();
   if (rec.firstSeq > fromSeq + 1) {
+    reports?.abort();
     err(`seqex replay: the journal starts at seq ${rec.firstSeq}, the state needs seq ${fromSeq + 1} (segments missing${fromSeq === 0 ? '; try --from-snapshot' : ''})\n`);
     return EXIT_CORRUPT;
+  }
+  let reportsLine = '';
+  if (reports !== null) {
+    if (undecodable > 0) {
+      reports.abort();
+      reportsLine = `reports       not rebuilt: ${undecodable} records do not decode (${reportsFile} unchanged)`;
+    } else {
+      const r = reports.finish();
+      reportsLine =
+        `reports       ${r.totalRows} rows (${r.rows.fills} fills, ${r.rows.trades} trades, ${r.rows.ledger} ledger, ${r.rows.orders} orders) ` +
+        `to seq ${r.lastSeq} in ${reportsFile}, ${Math.round(r.totalRows / Math.max(r.seconds, 1e-9))} rows/s (${r.seconds.toFixed(3)} s)`;
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
   if (args.verify) engine.checkInvariants();
@@ -137,6 +168,7 @@ export function replayMain(argv: string[], out: (s: string) => void, err: (s: st
       `invariants    ${args.verify ? 'ok' : 'not checked (use --verify)'}`,
       `snapshot      ${snapshotCheck}`,
       ...(events !== null ? [`events        ${events.count} written to ${args.events}`] : []),
+      ...(reportsLine !== '' ? [reportsLine] : []),
       `torn tail     ${rec.tornBytes === 0 ? 'none' : `${rec.tornBytes} bytes ${args.repair ? 'cut' : 'found, not cut (use --repair)'}`}`,
       ...(undecodable > 0 ? [`undecodable   ${undecodable} records`] : []),
       '',
