@@ -40,6 +40,7 @@ export class Directory {
   private readonly assets = new Map<string, AssetInfo>();
   private readonly symbols = new Map<string, SymbolInfo>();
   private readonly byIdx: SymbolInfo[] = [];
+  private readonly assetList: AssetInfo[] = [];
   private loading: Promise<void> | null = null;
   /** a fetch queued to start when the one in flight ends */
   private queued: Promise<void> | null = null;
@@ -71,6 +72,12 @@ export class Directory {
     if (a !== undefined) return a;
     await this.refresh();
     return this.assets.get(name);
+  }
+
+  /** assets are numbered in the order they were added, as the engine does */
+  async assetAtIdx(idx: number): Promise<AssetInfo | undefined> {
+    if (this.assetList[idx] === undefined) await this.refresh();
+    return this.assetList[idx];
   }
 
   async symbolAtIdx(idx: number): Promise<SymbolInfo | undefined> {
@@ -105,7 +112,12 @@ export class Directory {
     const r = await this.dispatcher.query({ q: 'symbols', fromAsset: this.assets.size, fromSymbol: this.byIdx.length });
     if (r.kind !== 'answer' || r.code !== 0) return;
     const answer = JSON.parse(r.json) as SymbolsAnswer;
-    for (const a of answer.assets) if (!this.assets.has(a.asset)) this.assets.set(a.asset, { ...a, unit: new Unit(minorUnit(a.decimals)) });
+    for (const a of answer.assets)
+      if (!this.assets.has(a.asset)) {
+        const info = { ...a, unit: new Unit(minorUnit(a.decimals)) };
+        this.assets.set(a.asset, info);
+        this.assetList.push(info);
+      }
     for (const s of answer.symbols) {
       if (this.byIdx[s.idx] !== undefined) continue; // two fetches crossed
       const base = this.assets.get(s.base)!;

@@ -17,6 +17,7 @@ import { SequencerControl } from '../sequencer/control.js';
 import { EVENT_CONSUMER } from './eventFeed.js';
 import { SessionGateway, type StoredRange } from './sessions.js';
 import { MarketDataGateway } from './marketData.js';
+import type { ReportQuery } from '../reportworker/queryTask.js';
 
 export interface GatewayThreadData {
   index: number;
@@ -46,6 +47,7 @@ export type FromGateway =
   | { type: 'listenFailed'; message: string }
   | { type: 'ask'; id: number; what: 'status' | 'snapshot' | 'metrics' }
   | { type: 'ask'; id: number; what: 'range'; accountId: number; from: number }
+  | { type: 'ask'; id: number; what: 'report'; query: ReportQuery; minSeq: number }
   | { type: 'log'; line: string }
   | { type: 'stopped' };
 
@@ -64,7 +66,7 @@ let asks = 0;
 const waiting = new Map<number, (v: unknown) => void>();
 /** the main thread answers in microseconds; a snapshot can take seconds: past this the caller gets an error */
 const ASK_TIMEOUT_MS = 60_000;
-const ask = <T>(what: 'status' | 'snapshot' | 'metrics' | 'range', args: { accountId?: number; from?: number } = {}): Promise<T> =>
+const ask = <T>(what: 'status' | 'snapshot' | 'metrics' | 'range' | 'report', args: { accountId?: number; from?: number; query?: ReportQuery; minSeq?: number } = {}): Promise<T> =>
   new Promise((resolve, reject) => {
     const id = ++asks;
     const timer = setTimeout(() => {
@@ -83,6 +85,8 @@ const host: HostLink = {
   status: () => ask('status'),
   snapshot: () => ask('snapshot'),
   metrics: () => ask('metrics'),
+  // everything this thread's clients were answered is released: the database must reach it
+  report: (query) => ask('report', { query, minSeq: control.releasedSeq }),
   healthy: () => !control.stopRequested && !control.journalFailed,
 };
 

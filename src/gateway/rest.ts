@@ -1,12 +1,10 @@
 /**
- * The REST API of SPEC §3 whose data lives in the engine: orders, account, reference data, the
- * book, admin, health and metrics. Each handler validates (strictly: unknown fields are errors),
- * turns decimals into integers with the symbol's grid, sends one command or query to the
- * sequencer and answers only when that answer is released, i.e. durable.
- *
- * Not here yet (they need the report database and the market-data worker of the next issues):
- * closed orders in /v1/orders, /v1/execution, trades and candles history, the ticker's day
- * statistics. They answer a 400 that says so.
+ * The REST API of SPEC §3. Orders, account, reference data, admin, health and metrics come from
+ * the engine: each handler validates (strictly: unknown fields are errors), turns decimals into
+ * integers with the symbol's grid, sends one command or query to the sequencer and answers only
+ * when that answer is released, i.e. durable. Market data (ticker, L2, L3, trades, candles) comes
+ * from the market-data worker, history (fills, closed orders) from the report database; both
+ * include whatever the client was answered before asking.
  */
 import { Code, TRADING_STATE_NAMES, TradingState } from '../domain/codes.js';
 import type { Command, SymbolConfig } from '../engine/commands.js';
@@ -14,14 +12,16 @@ import type { DecodedEvent } from '../engine/events.js';
 import { TRANSFER_ID_RE, type OrderView } from '../engine/engine.js';
 import { adminTokenMatches, type KeyCache, newApiKey, hashKey, type RateLimiter } from './auth.js';
 import type { CommandReply, Dispatcher, Failure, QueryReply } from './dispatcher.js';
-import type { Directory } from './directory.js';
+import type { Directory, SymbolInfo } from './directory.js';
 import { ApiError } from './errors.js';
 import type { Answer, Request, Router } from './http.js';
 import { JsonError, JsonNumber, parseJson, type JsonValue } from './json.js';
-import { asObject, cancelCommand, clOrdIdField, codeName, orderFromReports, orderFromView, parseNewOrder, parseOrderId, parseReplace } from './orders.js';
+import { asObject, cancelCommand, clOrdIdField, codeName, isoUs, orderFromReports, orderFromView, parseNewOrder, parseOrderId, parseReplace } from './orders.js';
 import type { Query } from '../sequencer/queries.js';
 import type { MarketDataGateway } from './marketData.js';
 import type { MdRequest } from '../mdworker/requests.js';
+import type { ReportQuery, ReportResult } from '../reportworker/queryTask.js';
+import type { Fill, OrderRow, Page } from '../reports/queries.js';
 import { MAX_COMMAND_BYTES } from '../sequencer/codec.js';
 
 /** What the REST handlers need from the process around them (the main thread owns these). */
@@ -29,6 +29,8 @@ export interface HostLink {
   status(): Promise<Record<string, unknown>>;
   snapshot(): Promise<Record<string, unknown>>;
   metrics(): Promise<string>;
+  /** a history query on the report database (src/server/reports.ts) */
+  report(q: ReportQuery): Promise<ReportResult>;
   healthy(): boolean;
 }
 
@@ -153,30 +155,81 @@ export function registerRest(router: Router, ctx: RestContext): void {
     return getOrder(accountId, { q: 'order', accountId, clOrdId });
   });
 
+  /** a history query on the report database; its QueryError is a 400, an unavailable database a 503 */
+  const report = async (q: ReportQuery): Promise<{ value: unknown; seq: number }> => {
+    const r = await ctx.host.report(q);
+    if (!r.ok) throw 'unavailable' in r ? new ApiError('OVERLOADED', r.message) : new ApiError(Code.INVALID_REQUEST, r.message);
+    return { value: r.value, seq: r.seq };
+  };
+  const pageLimit = (req: Request): number => {
+    const t = req.query.get('limit');
+    const limit = t === null ? 100 : /^[1-9]\d{0,3}$/.test(t) && Number(t) <= ORDERS_PAGE_MAX ? Number(t) : -1;
+    if (limit < 0) throw new ApiError(Code.INVALID_REQUEST, `limit must be 1..${ORDERS_PAGE_MAX}`);
+    return limit;
+  };
+  const knownSymbol = async (req: Request): Promise<SymbolInfo | undefined> => {
+    const symbol = optionalSymbol(req);
+    if (symbol === undefined) return undefined;
+    const sym = await directory.findSymbol(symbol);
+    if (sym === undefined) throw new ApiError(Code.UNKNOWN_SYMBOL, `unknown symbol ${symbol.slice(0, 40)}`);
+    return sym;
+  };
+  const timeUs = (req: Request, key: string): number | undefined => {
+    const t = req.query.get(key);
+    if (t === null) return undefined;
+    if (!/^\d{1,15}$/.test(t)) throw new ApiError(Code.INVALID_REQUEST, `${key} must be epoch milliseconds`);
+    return Number(t) * 1000;
+  };
+  const cursorOf = (req: Request): string | null => {
+    const c = req.query.get('cursor');
+    if (c !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(c)) throw new ApiError(Code.INVALID_REQUEST, 'bad cursor');
+    return c === '' ? null : c;
+  };
+
   router.get('/v1/orders', async (req) => {
     const accountId = await account(req);
     const status = req.query.get('status') ?? 'open';
     if (status !== 'open' && status !== 'closed' && status !== 'all') throw new ApiError(Code.INVALID_REQUEST, 'status must be open, closed or all');
-    if (status !== 'open') throw new ApiError(Code.INVALID_REQUEST, 'closed orders come from the report database, which this build does not have yet: use status=open');
-    const symbol = optionalSymbol(req);
-    if (symbol !== undefined && (await directory.findSymbol(symbol)) === undefined) throw new ApiError(Code.UNKNOWN_SYMBOL, `unknown symbol ${symbol.slice(0, 40)}`);
-    const limitText = req.query.get('limit');
-    const limit = limitText === null ? 100 : /^[1-9]\d{0,3}$/.test(limitText) && Number(limitText) <= ORDERS_PAGE_MAX ? Number(limitText) : -1;
-    if (limit < 0) throw new ApiError(Code.INVALID_REQUEST, `limit must be 1..${ORDERS_PAGE_MAX}`);
-    const cursor = req.query.get('cursor');
-    const after = cursor === null || cursor === '' ? 0 : parseOrderId(cursor);
-    if (after === null) throw new ApiError(Code.INVALID_REQUEST, 'bad cursor');
-    const r = await query({ q: 'openOrders', accountId, symbol, afterOrderId: after, limit });
-    const page = JSON.parse(r.json) as { orders: OrderView[]; more: boolean };
-    for (const o of page.orders) await directory.findSymbol(o.symbol);
-    const orders = page.orders.map((o) => orderFromView(o, directory));
-    const last = page.orders[page.orders.length - 1];
-    return { status: 200, body: { orders, nextCursor: page.more && last !== undefined ? String(last.orderId) : null, seq: r.seq } };
+    const sym = await knownSymbol(req);
+    const limit = pageLimit(req);
+    if (status === 'open') {
+      const cursor = req.query.get('cursor');
+      const after = cursor === null || cursor === '' ? 0 : parseOrderId(cursor);
+      if (after === null) throw new ApiError(Code.INVALID_REQUEST, 'bad cursor');
+      const r = await query({ q: 'openOrders', accountId, symbol: sym?.symbol, afterOrderId: after, limit });
+      const page = JSON.parse(r.json) as { orders: OrderView[]; more: boolean };
+      for (const o of page.orders) await directory.findSymbol(o.symbol);
+      const orders = page.orders.map((o) => orderFromView(o, directory));
+      const last = page.orders[page.orders.length - 1];
+      return { status: 200, body: { orders, nextCursor: page.more && last !== undefined ? String(last.orderId) : null, seq: r.seq } };
+    }
+    // closed orders from the report database, the most recently closed first; `all` puts the open
+    // ones (from the engine, at most `limit`) before the first page of closed ones
+    const cursor = cursorOf(req);
+    const closed = await report({ what: 'closedOrders', accountId, symbolIdx: sym?.idx, limit, cursor });
+    const page = closed.value as Page<OrderRow>;
+    const orders: unknown[] = [];
+    if (status === 'all' && cursor === null) {
+      const r = await query({ q: 'openOrders', accountId, symbol: sym?.symbol, afterOrderId: 0, limit });
+      const open = JSON.parse(r.json) as { orders: OrderView[] };
+      for (const o of open.orders) await directory.findSymbol(o.symbol);
+      orders.push(...open.orders.map((o) => orderFromView(o, directory)));
+    }
+    for (const row of page.rows) orders.push(orderFromView(await viewOfRow(row, directory), directory));
+    return { status: 200, body: { orders, nextCursor: page.nextCursor, seq: closed.seq } };
   });
 
   router.get('/v1/execution', async (req) => {
-    await account(req);
-    throw new ApiError(Code.INVALID_REQUEST, 'fills history comes from the report database, which this build does not have yet');
+    const accountId = await account(req);
+    const sym = await knownSymbol(req);
+    const orderText = req.query.get('orderId');
+    const orderId = orderText === null ? undefined : parseOrderId(orderText);
+    if (orderId === null) throw new ApiError(Code.INVALID_REQUEST, 'orderId must be a positive integer');
+    const r = await report({ what: 'executions', accountId, symbolIdx: sym?.idx, orderId, startUs: timeUs(req, 'startTime'), endUs: timeUs(req, 'endTime'), limit: pageLimit(req), cursor: cursorOf(req) });
+    const page = r.value as Page<Fill>;
+    const fills = [];
+    for (const f of page.rows) fills.push(await fillObject(f, directory));
+    return { status: 200, body: { fills, nextCursor: page.nextCursor, seq: r.seq } };
   });
 
   router.get('/v1/account', async (req) => {
@@ -481,4 +534,50 @@ function toPlain(v: JsonValue): unknown {
   if (Array.isArray(v)) return v.map(toPlain);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x)]));
   return v;
+}
+
+/** a report-database order row as the engine's order view (the REST order object is built from it) */
+async function viewOfRow(r: OrderRow, dir: Directory): Promise<OrderView> {
+  const sym = await dir.symbolAtIdx(r.symbolIdx);
+  return {
+    orderId: r.orderId,
+    clOrdId: r.clOrdId,
+    accountId: r.accountId,
+    symbol: sym?.symbol ?? `#${r.symbolIdx}`,
+    side: r.side,
+    ordType: r.ordType,
+    tif: r.tif,
+    priceTicks: r.priceTicks,
+    stopPriceTicks: r.stopPriceTicks,
+    qtyLots: r.qtyLots,
+    filledLots: r.cumQtyLots,
+    leavesLots: r.leavesQtyLots,
+    cumNotionalTickLots: r.cumNotionalTickLots,
+    status: r.status,
+    postOnly: r.postOnly === 1,
+    stp: r.stp,
+    expireTimeUs: r.expireTimeUs,
+    createdAtUs: r.createdAtUs,
+    updatedAtUs: r.updatedAtUs,
+    seq: r.seq,
+  } as OrderView;
+}
+
+/** a fill as GET /v1/execution shows it */
+async function fillObject(f: Fill, dir: Directory): Promise<Record<string, unknown>> {
+  const sym = await dir.symbolAtIdx(f.symbolIdx);
+  const feeAsset = f.feeAssetIdx >= 0 ? await dir.assetAtIdx(f.feeAssetIdx) : undefined;
+  return {
+    tradeId: f.tradeId,
+    orderId: f.orderId,
+    symbol: sym?.symbol ?? null,
+    side: f.side === 1 ? 'buy' : 'sell',
+    price: sym === undefined ? null : sym.tick.format(f.priceTicks),
+    qty: sym === undefined ? null : sym.lot.format(f.qtyLots),
+    liquidity: f.liquidity === 1 ? 'maker' : 'taker',
+    fee: feeAsset === undefined ? '0' : feeAsset.unit.format(f.feeMinor),
+    feeAsset: feeAsset?.asset ?? null,
+    ts: isoUs(f.tsUs),
+    seq: f.seq,
+  };
 }

@@ -23,6 +23,8 @@ import { SequencerHost } from '../sequencer/host.js';
 import type { ServeConfig } from './config.js';
 import { loadUws } from '../gateway/uws.js';
 import { SessionStore } from './sessionStore.js';
+import { ReportService } from './reports.js';
+import type { ReportQuery } from '../reportworker/queryTask.js';
 import { BroadcastRing } from '../ring/broadcastRing.js';
 import type { FromMdWorker, MdWorkerData } from '../mdworker/thread.js';
 
@@ -59,11 +61,13 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
   const workers: Worker[] = [];
   // the market-data worker: reads the event ring from its start, so it is started before any command
   const md = startMarketData(cfg, host, log);
+  const reports = ReportService.start(cfg.dataDir, host, log);
   const stopAll = async () => {
     await Promise.all(workers.map((w) => stopGateway(w, log)));
     await md.stop();
     own.stop();
     await host.stop();
+    await reports.stop();
     await store.stop();
   };
   try {
@@ -71,8 +75,9 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
     const demo = cfg.demoAccount === null ? null : await seedDemoAccount(own, cfg, log);
     const metricsSab = GatewayMetrics.create(cfg.gateways);
     const gatewayMetrics = Array.from({ length: cfg.gateways }, (_, i) => new GatewayMetrics(metricsSab, i));
-    const answer = async (what: string, m: { accountId?: number; from?: number }): Promise<unknown> => {
+    const answer = async (what: string, m: { accountId?: number; from?: number; query?: ReportQuery; minSeq?: number }): Promise<unknown> => {
       if (what === 'range') return store.range(m.accountId!, m.from!);
+      if (what === 'report') return reports.query(m.query!, m.minSeq ?? 0);
       if (what === 'metrics') return renderMetrics(host.control, gatewayMetrics, { role: 'primary', uptimeSeconds: Math.round((performance.now() - startedMs) / 1000) }, { inbound: host.inbound, journal: host.journalRing, events: host.events });
       if (what === 'snapshot') {
         try {
@@ -122,7 +127,14 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
       workers.push(w);
       w.on('message', (m: FromGateway) => {
         if (m.type === 'log') log(m.line);
-        else if (m.type === 'ask') void answer(m.what, m as { accountId?: number; from?: number }).then((value) => w.postMessage({ type: 'reply', id: m.id, value } satisfies ToGateway));
+        else if (m.type === 'ask')
+          void answer(m.what, m as { accountId?: number; from?: number }).then(
+            (value) => w.postMessage({ type: 'reply', id: m.id, value } satisfies ToGateway),
+            (e: unknown) => {
+              log(`answering a gateway's '${m.what}' failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+              w.postMessage({ type: 'reply', id: m.id, value: { ok: false, message: 'internal error' } } satisfies ToGateway);
+            },
+          );
       });
       w.on('error', (e) => log(`gateway ${i} failed: ${e.stack ?? e.message}`));
       // the first gateway binds (port 0 = any free one); the others share its port

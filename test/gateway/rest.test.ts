@@ -259,13 +259,6 @@ describe('order types, time in force, self-trade prevention', () => {
     expect(self.body).toMatchObject({ status: 'canceled', filledQty: '0', reason: 'stp', fills: [] });
     expect((await call(ex.url, 'GET', `/v1/marketdata/orderBook/L2?symbol=${sym}`)).body.bids).toEqual([['39.00', '2', 2]]);
   });
-
-  test('endpoints that need the report database answer 400, not 5xx', async () => {
-    for (const path of ['/v1/execution', '/v1/orders?status=closed', '/v1/orders?status=all']) {
-      const r = await call(ex.url, 'GET', path, { key: ex.demo.apiKey });
-      expect([r.status, r.body.error?.code], path).toEqual([400, 'INVALID_REQUEST']);
-    }
-  });
 });
 
 describe('cancel, replace, mass cancel', () => {

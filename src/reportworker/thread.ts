@@ -1,0 +1,106 @@
+/**
+ * The report worker thread: follows the event ring (its own consumer slot: it never slows the
+ * sequencer) and writes the report database (src/reports: orders, fills, trades, the balance
+ * ledger) in batched transactions. The database is derived data: at start-up, and after falling a
+ * whole event ring behind, it catches up from the journal (snapshot + replay) from the last seq it
+ * recorded, so a crash of the process or of this thread loses nothing.
+ *
+ * It tells readers how far the database goes (`progress`: the last seq written, in shared memory),
+ * so a query can wait until it includes what the client was already answered (read your writes).
+ */
+import { rmSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { EVENT_CONSUMER } from '../gateway/eventFeed.js';
+import { catchUpFromJournal } from '../reports/journalReplay.js';
+import { ReportWriter } from '../reports/writer.js';
+import { EventFrames, type EventFrame } from '../sequencer/eventFrames.js';
+
+export interface ReportWorkerData {
+  dataDir: string;
+  reportsPath: string;
+  eventsSab: SharedArrayBuffer;
+  /** the sequencer's recovered seq: the event ring starts after it */
+  fromSeq: number;
+  /** BigInt64Array[1]: the last seq written to the database */
+  progressSab: SharedArrayBuffer;
+}
+
+export type FromReportWorker = { type: 'ready'; seq: number; caughtUp: number; ms: number } | { type: 'log'; line: string } | { type: 'failed'; message: string };
+
+/** how long written rows may wait in the batch when the ring is quiet */
+const FLUSH_MS = 20;
+
+const data = workerData as ReportWorkerData;
+const parent = parentPort!;
+const log = (line: string) => parent.postMessage({ type: 'log', line } satisfies FromReportWorker);
+const progress = new BigInt64Array(data.progressSab);
+const frames = new EventFrames(data.eventsSab, EVENT_CONSUMER.REPORTS, true);
+let writer: ReportWriter;
+let running = true;
+let lapped = false;
+let lastFlushMs = performance.now();
+
+function published(): void {
+  Atomics.store(progress, 0, BigInt(writer.flushedSeq));
+  Atomics.notify(new Int32Array(data.progressSab), 0);
+}
+
+function flush(): void {
+  writer.flush();
+  lastFlushMs = performance.now();
+  published();
+}
+
+/** the database up to `toSeq` from the journal (start-up, or frames lost to a lap) */
+function catchUp(toSeq: number): number {
+  const from = writer.lastSeq;
+  if (toSeq <= from) return 0;
+  flush();
+  const r = catchUpFromJournal(data.dataDir, writer, { toSeq, log });
+  published();
+  return r.applied;
+}
+
+function onFrame(f: EventFrame): void {
+  if (lapped) {
+    lapped = false;
+    log(`reports: fell a whole event ring behind; catching up from the journal to seq ${f.seq - 1}`);
+    catchUp(f.seq - 1);
+  }
+  if (f.seq <= writer.lastSeq) return; // written already (the catch-up read it from the journal)
+  writer.apply(f.events, f.seq, f.more);
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  writer = new ReportWriter(data.reportsPath);
+  if (writer.lastSeq > data.fromSeq) {
+    // rows for commands the journal does not have (a journal replaced under it): start over
+    log(`reports: the database (seq ${writer.lastSeq}) is ahead of the journal (seq ${data.fromSeq}); rebuilding it`);
+    writer.closeWithoutFlush();
+    for (const f of [data.reportsPath, `${data.reportsPath}-wal`, `${data.reportsPath}-shm`]) rmSync(f, { force: true });
+    writer = new ReportWriter(data.reportsPath);
+  }
+  const caughtUp = catchUp(data.fromSeq);
+  published();
+  parent.postMessage({ type: 'ready', seq: writer.lastSeq, caughtUp, ms: Math.round(performance.now() - t0) } satisfies FromReportWorker);
+  while (running) {
+    const n = frames.poll(onFrame, () => (lapped = true), 1024);
+    if (n === 0 || performance.now() - lastFlushMs >= FLUSH_MS) flush();
+    if (n > 0) await new Promise((r) => setImmediate(r));
+    else await frames.waitAsync(FLUSH_MS);
+  }
+  // what the ring still holds (the sequencer has stopped): written before closing
+  while (frames.poll(onFrame, () => (lapped = true), 1024) > 0);
+  writer.close();
+  published();
+  parent.close();
+}
+
+parent.on('message', (m: { type: 'stop' }) => {
+  if (m.type === 'stop') running = false;
+});
+
+main().catch((e: unknown) => {
+  parent.postMessage({ type: 'failed', message: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies FromReportWorker);
+});
