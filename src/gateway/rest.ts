@@ -21,7 +21,8 @@ import type { Query } from '../sequencer/queries.js';
 import type { MarketDataGateway } from './marketData.js';
 import type { MdRequest } from '../mdworker/requests.js';
 import type { ReportQuery, ReportResult } from '../reportworker/queryTask.js';
-import type { Fill, OrderRow, Page } from '../reports/queries.js';
+import type { CandleRow, Fill, OrderRow, Page, TradeRow } from '../reports/queries.js';
+import { RESOLUTIONS, type Resolution } from '../marketdata/types.js';
 import { MAX_COMMAND_BYTES } from '../sequencer/codec.js';
 
 /** What the REST handlers need from the process around them (the main thread owns these). */
@@ -300,11 +301,39 @@ export function registerRest(router: Router, ctx: RestContext): void {
   router.get('/v1/marketdata/ticker', (req) => marketData(req, { what: 'ticker', channel: 'l1' }));
   router.get('/v1/marketdata/orderBook/L2', (req) => marketData(req, { what: 'l2', channel: 'l2', depth: count(req, 'depth', 9999, 100) }));
   router.get('/v1/marketdata/orderBook/L3', (req) => marketData(req, { what: 'l3', channel: 'l3' }));
-  router.get('/v1/marketdata/trades', (req) => marketData(req, { what: 'trades', channel: 'trades', limit: count(req, 'limit', 1000, 100) }));
-  router.get('/v1/marketdata/candles', (req) => {
-    const res = req.query.get('resolution') ?? '1m';
-    return marketData(req, { what: 'candles', channel: `candles:${res}`, fromMs: epochMs(req, 'startTime'), toMs: epochMs(req, 'endTime'), limit: count(req, 'limit', 1000, 1000) });
+  // the recent ones from the market-data worker; with a time range (or a cursor), history from the report database
+  router.get('/v1/marketdata/trades', async (req) => {
+    const limitN = count(req, 'limit', 1000, 100);
+    const startMs = epochMs(req, 'startTime');
+    const endMs = epochMs(req, 'endTime');
+    const cursor = req.query.get('cursor');
+    if (startMs === undefined && endMs === undefined && cursor === null) return marketData(req, { what: 'trades', channel: 'trades', limit: limitN });
+    const sym = await historySymbol(req);
+    const r = await report({ what: 'trades', symbolIdx: sym.idx, startUs: startMs === undefined ? undefined : startMs * 1000, endUs: endMs === undefined ? undefined : endMs * 1000 + 999, limit: limitN, cursor: cursorOf(req) });
+    const page = r.value as Page<TradeRow>;
+    const trades = page.rows.map((t) => ({ tradeId: t.tradeId, px: sym.tick.format(t.priceTicks), qty: sym.lot.format(t.qtyLots), side: t.takerSide === 1 ? 'buy' : 'sell', ts: Math.floor(t.tsUs / 1000) }));
+    return { status: 200, body: { symbol: sym.symbol, seq: r.seq, trades, nextCursor: page.nextCursor } };
   });
+  router.get('/v1/marketdata/candles', async (req) => {
+    const res = req.query.get('resolution') ?? '1m';
+    const startMs = epochMs(req, 'startTime');
+    const endMs = epochMs(req, 'endTime');
+    const limitN = count(req, 'limit', 1000, 1000);
+    if (startMs === undefined && endMs === undefined) return marketData(req, { what: 'candles', channel: `candles:${res}`, limit: limitN });
+    if (!(RESOLUTIONS as readonly string[]).includes(res)) throw new ApiError(Code.INVALID_REQUEST, `resolution must be one of ${RESOLUTIONS.join(', ')}`);
+    const sym = await historySymbol(req);
+    const r = await report({ what: 'candles', symbolIdx: sym.idx, resolution: res as Resolution, startUs: (startMs ?? 0) * 1000, endUs: (endMs ?? Math.floor(Date.now())) * 1000, limit: limitN });
+    const fmt = (t: number) => sym.tick.format(t);
+    return { status: 200, body: (r.value as CandleRow[]).map((c) => ({ t: c.t, o: fmt(c.o), h: fmt(c.h), l: fmt(c.l), c: fmt(c.c), v: sym.lot.format(c.v), n: c.n, closed: c.closed })) };
+  });
+  const historySymbol = async (req: Request): Promise<SymbolInfo> => {
+    limit(ctx, `ip${req.remote}`);
+    const name = req.query.get('symbol');
+    if (name === null || name === '') throw new ApiError(Code.INVALID_REQUEST, 'symbol is required');
+    const sym = await directory.findSymbol(name);
+    if (sym === undefined) throw new ApiError(Code.UNKNOWN_SYMBOL, `unknown symbol ${name.slice(0, 40)}`);
+    return sym;
+  };
 
   // ---------------------------------------------------------------- admin
 

@@ -86,6 +86,24 @@ test('GET /v1/orders?status=closed|all: final orders from the database, open one
   expect(ids).toContain(canceled.body.orderId);
 });
 
+test('trades and candles history from the database equal the market-data worker\'s recent ones', async () => {
+  const recent = (await call(ex.url, 'GET', `/v1/marketdata/trades?symbol=${sym}&limit=1000`)).body.trades;
+  expect(recent.length).toBeGreaterThan(5);
+  const history: Record<string, any>[] = [];
+  let cursor: string | null = null;
+  do {
+    const r = await call(ex.url, 'GET', `/v1/marketdata/trades?symbol=${sym}&startTime=0&limit=4${cursor === null ? '' : `&cursor=${cursor}`}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    history.push(...r.body.trades);
+    cursor = r.body.nextCursor;
+  } while (cursor !== null);
+  expect(history.reverse()).toEqual(recent); // newest first from the database, oldest first from the worker
+  const fromWorker = (await call(ex.url, 'GET', `/v1/marketdata/candles?symbol=${sym}&resolution=1m`)).body;
+  const fromDb = (await call(ex.url, 'GET', `/v1/marketdata/candles?symbol=${sym}&resolution=1m&startTime=0&endTime=${Date.now() + 60_000}`)).body;
+  expect(fromDb.map(({ closed: _c, ...c }: any) => c)).toEqual(fromWorker.map(({ closed: _c, ...c }: any) => c));
+  for (const q of ['startTime=x', 'resolution=7m&startTime=0', 'startTime=0&cursor=%25']) expect((await call(ex.url, 'GET', `/v1/marketdata/${q.includes('resolution') ? 'candles' : 'trades'}?symbol=${sym}&${q}`)).status, q).toBe(400);
+});
+
 test('the database is derived data: lost, it is rebuilt from the journal at start-up with the same answers', async () => {
   const before = await fills(b.apiKey);
   const closedBefore = (await call(ex.url, 'GET', `/v1/orders?status=closed&limit=1000`, { key: b.apiKey })).body.orders;
