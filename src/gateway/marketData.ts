@@ -82,7 +82,8 @@ export class MarketDataGateway {
     app.ws<MdConn>('/v1/md', {
       maxPayloadLength: MD_LIMITS.maxFrameBytes,
       idleTimeout: 0, // the server's heartbeats keep it busy; a dead peer shows as backpressure
-      maxBackpressure: MD_LIMITS.maxBufferedBytes,
+      // a hard cap between heartbeats (uWS drops the connection); the heartbeat closes at the soft one with 4008
+      maxBackpressure: 4 * MD_LIMITS.maxBufferedBytes,
       closeOnBackpressureLimit: 1,
       upgrade: (res, req, context) => {
         const format: Format = new URLSearchParams(req.getQuery() ?? '').get('format') === 'json' ? 'json' : 'msgpack';
@@ -236,8 +237,12 @@ export class MarketDataGateway {
   /** Once a second: each subscriber's last seqs (a client with a lower one missed an update). */
   private heartbeat(): void {
     const ts = Date.now();
-    for (const ws of this.conns) {
+    for (const ws of [...this.conns]) {
       const c = ws.getUserData();
+      if (ws.getBufferedAmount() > MD_LIMITS.maxBufferedBytes) {
+        ws.end(4008, 'slow consumer: reconnect and subscribe again');
+        continue;
+      }
       if (c.subs.size === 0) continue;
       const seqs: Record<string, number> = {};
       for (const t of c.subs) {
