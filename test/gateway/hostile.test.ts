@@ -148,8 +148,12 @@ function gatewayRejects(): Case[] {
     cases.push({ name: `DELETE /v1/order?${q}`, method: 'DELETE', path: `/v1/order?${q}`, codes: INVALID });
   for (const body of ['{"qty":"1","qty":"2"}', '{"qty":1e3}', '{"qty":"-1"}', '{"price":"10.001"}', '{"qty":"1","side":"sell"}', '{"clOrdId":"bad id"}', '[1]', '', 'not json', '{"qty":{}}'])
     cases.push({ name: `PATCH keep-1 ${body}`, method: 'PATCH', path: `/v1/order/${resting[0]}`, raw: body, codes: ['INVALID_REQUEST', 'INVALID_QUANTITY', 'INVALID_PRICE'] });
-  for (const q of ['limit=0', 'limit=-1', 'limit=1e3', 'limit=99999', 'limit=', 'cursor=-5', 'cursor=abc', 'cursor=1e3', 'status=OPEN', 'status=', 'status=closed'])
-    cases.push({ name: `GET /v1/orders?${q}`, method: 'GET', path: `/v1/orders?${q}`, codes: INVALID });
+  for (const q of ['limit=0', 'limit=-1', 'limit=1e3', 'limit=99999', 'limit=', 'cursor=-5', 'cursor=abc', 'cursor=1e3', 'status=OPEN', 'status=', 'status=closed&cursor=%21%21', 'status=all&limit=0', 'status=closed&symbol=NOPE'])
+    cases.push({ name: `GET /v1/orders?${q}`, method: 'GET', path: `/v1/orders?${q}`, codes: [...INVALID, 'UNKNOWN_SYMBOL'] });
+  for (const q of ['limit=0', 'limit=1001', 'cursor=%00', `cursor=${'a'.repeat(65)}`, 'startTime=-1', 'endTime=1e9', 'orderId=0', 'orderId=x', 'symbol=NOPE'])
+    cases.push({ name: `GET /v1/execution?${q}`, method: 'GET', path: `/v1/execution?${q}`, codes: [...INVALID, 'UNKNOWN_SYMBOL'] });
+  for (const q of [`symbol=${sym}&startTime=x`, `symbol=${sym}&startTime=0&cursor=%25`, `symbol=${sym}&limit=0`, 'symbol=NOPE&startTime=0'])
+    cases.push({ name: `trades ?${q}`, method: 'GET', path: `/v1/marketdata/trades?${q}`, key: null, codes: ['INVALID_REQUEST', 'UNKNOWN_SYMBOL'] });
   for (const q of ['', 'symbol=', 'symbol=%00', `symbol=${sym}&depth=0`, `symbol=${sym}&depth=-1`, `symbol=${sym}&depth=1e2`, `symbol=${sym}&depth=99999`])
     cases.push({ name: `L2 ?${q}`, method: 'GET', path: `/v1/marketdata/orderBook/L2?${q}`, key: null, codes: ['INVALID_REQUEST', 'UNKNOWN_SYMBOL'] });
   // auth: bad keys of every shape
