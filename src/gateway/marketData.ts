@@ -94,8 +94,10 @@ export class MarketDataGateway {
       },
       message: (ws, data, isBinary) => this.onMessage(ws, data, isBinary),
       close: (ws) => {
-        ws.getUserData().closed = true;
+        const c = ws.getUserData();
+        c.closed = true;
         this.conns.delete(ws);
+        for (const t of c.subs) this.unsub(t, c.format);
       },
     });
     app.get('/v1/stream', (res, req) => this.openStream(res, req.getQuery() ?? ''));
@@ -142,7 +144,10 @@ export class MarketDataGateway {
       for (const ch of chs)
         for (const sym of syms) {
           const topic = `${ch}:${sym}`;
-          if (c.subs.delete(topic)) ws.unsubscribe(prefix(c.format) + topic);
+          if (c.subs.delete(topic)) {
+            ws.unsubscribe(prefix(c.format) + topic);
+            this.unsub(topic, c.format);
+          }
         }
       return this.send(ws, { type: 'unsubscribed', channels: chs, symbols: syms });
     }
@@ -153,14 +158,20 @@ export class MarketDataGateway {
         const topic = `${ch}:${sym}`;
         if (c.subs.has(topic)) continue;
         c.subs.add(topic);
-        this.requestSnapshot(topic, ch, sym, { ws });
+        this.requestSnapshot(topic, ch, sym, c.format, { ws });
       }
   }
 
-  private requestSnapshot(topic: string, channel: string, symbol: string, w: Waiter): void {
+  private requestSnapshot(topic: string, channel: string, symbol: string, format: Format, w: Waiter): void {
     const id = ++this.ids;
     this.waiting.set(id, { ...w, topic });
-    this.port.postMessage({ id, what: 'subscribe', channel, symbol } satisfies MdRequest);
+    this.port.postMessage({ id, what: 'subscribe', channel, symbol, format } satisfies MdRequest);
+  }
+
+  /** tells the worker one subscriber less reads `topic` in `format` (it encodes only what is read) */
+  private unsub(topic: string, format: Format): void {
+    const at = topic.indexOf(':', topic.startsWith('candles:') ? 8 : 0);
+    this.port.postMessage({ id: 0, what: 'unsubscribe', channel: topic.slice(0, at), symbol: topic.slice(at + 1), format } satisfies MdRequest);
   }
 
   private send(ws: WebSocket<MdConn>, m: Record<string, unknown>): void {
@@ -192,8 +203,9 @@ export class MarketDataGateway {
   private onFrame(f: MdFrame): void {
     if (f.kind === MdKind.UPDATE) {
       this.lastSeq.set(f.topic, f.seq);
-      this.app.publish(`b|${f.topic}`, f.msgpack, true);
-      this.app.publish(`j|${f.topic}`, f.json, false);
+      // a format nobody reads came empty (the worker encodes only what is subscribed)
+      if (f.msgpack.length > 0) this.app.publish(`b|${f.topic}`, f.msgpack, true);
+      if (f.json.length > 0) this.app.publish(`j|${f.topic}`, f.json, false);
       const clients = this.sseByTopic.get(f.topic);
       if (clients !== undefined) for (const s of clients) this.sseWrite(s, 'update', `${f.topic}:${f.seq}`, f.json);
       return;
@@ -203,7 +215,10 @@ export class MarketDataGateway {
       this.lastSeq.clear();
       for (const ws of this.conns) {
         const c = ws.getUserData();
-        for (const t of c.subs) ws.unsubscribe(prefix(c.format) + t);
+        for (const t of c.subs) {
+          ws.unsubscribe(prefix(c.format) + t);
+          this.unsub(t, c.format);
+        }
         c.subs.clear();
         ws.send(c.format === 'json' ? f.json : f.msgpack, c.format !== 'json');
       }
@@ -215,7 +230,8 @@ export class MarketDataGateway {
     if (w === undefined) return;
     this.waiting.delete(f.requestId);
     const ok = f.seq >= 0;
-    if (ok && !this.lastSeq.has(f.topic)) this.lastSeq.set(f.topic, f.seq);
+    // updates of a topic nobody read were not sent: a snapshot can be ahead of what this thread saw
+    if (ok) this.lastSeq.set(f.topic, Math.max(this.lastSeq.get(f.topic) ?? -1, f.seq));
     if ('ws' in w) {
       const c = w.ws.getUserData();
       if (c.closed || !c.subs.has(w.topic)) return; // gone, or unsubscribed meanwhile
@@ -225,7 +241,10 @@ export class MarketDataGateway {
       return;
     }
     const s = w.sse;
-    if (s.closed) return;
+    if (s.closed) {
+      if (ok) this.unsub(w.topic, 'json');
+      return;
+    }
     this.sseWrite(s, ok ? 'snapshot' : 'error', `${f.topic}:${f.seq}`, f.json);
     if (!ok) return;
     let set = this.sseByTopic.get(f.topic);
@@ -286,7 +305,7 @@ export class MarketDataGateway {
       res.writeHeader('cache-control', 'no-cache');
       res.write(': seqex market data\n\n');
     });
-    for (const ch of channels) for (const sym of symbols) this.requestSnapshot(`${ch}:${sym}`, ch, sym, { sse: s });
+    for (const ch of channels) for (const sym of symbols) this.requestSnapshot(`${ch}:${sym}`, ch, sym, 'json', { sse: s });
   }
 
   private sseWrite(s: SseClient, event: string, id: string, json: Buffer): void {
@@ -313,9 +332,13 @@ export class MarketDataGateway {
   }
 
   private forget(s: SseClient): void {
+    if (s.closed) return;
     s.closed = true;
     this.sse.delete(s);
-    for (const t of s.topics) this.sseByTopic.get(t)?.delete(s);
+    for (const t of s.topics) {
+      this.sseByTopic.get(t)?.delete(s);
+      this.unsub(t, 'json');
+    }
   }
 
   /** Closes every subscriber and stops reading (the gateway stops). */

@@ -47,8 +47,24 @@ let running = true;
 /** the frames before the next one were lost (a lap): rebuild the state at it */
 let rebuild = false;
 
+/**
+ * subscribers per topic over all gateways, [MessagePack, JSON]: an update nobody reads is not
+ * encoded (encoding every channel of every symbol twice was most of this thread's time)
+ */
+const interest = new Map<string, [number, number]>();
+
+function count(topic: string, format: MdRequest['format'], delta: number): void {
+  const i = interest.get(topic) ?? [0, 0];
+  i[format === 'json' ? 1 : 0] += delta;
+  if (i[0] <= 0 && i[1] <= 0) interest.delete(topic);
+  else interest.set(topic, i);
+}
+
 const sink = (u: MdUpdate) => {
-  ring.write(MdKind.UPDATE, `${u.channel}:${u.symbol}`, u.seq, encode(grid.update(u)));
+  const topic = `${u.channel}:${u.symbol}`;
+  const i = interest.get(topic);
+  if (i === undefined) return;
+  ring.write(MdKind.UPDATE, topic, u.seq, encode(grid.update(u), i[0] > 0, i[1] > 0));
   written++;
 };
 
@@ -93,6 +109,7 @@ function snapshotOf(channel: Channel, symbol: string, r: MdRequest) {
 }
 
 function onRequest(gateway: number, port: MessagePort, r: MdRequest): void {
+  if (r.what === 'unsubscribe') return count(`${r.channel}:${r.symbol}`, r.format, -1);
   // read your writes: whatever a client was answered before asking is in the event ring already
   // (the sequencer publishes it before the gateways' answers), so read the ring to its end first
   drain();
@@ -100,6 +117,7 @@ function onRequest(gateway: number, port: MessagePort, r: MdRequest): void {
     const snap = isChannel(r.channel) ? snapshotOf(r.channel, r.symbol, r) : null;
     const topic = `${r.channel}:${r.symbol}`;
     const m: Message = snap === null ? { type: 'error', code: 'UNKNOWN_SYMBOL', channel: r.channel, symbol: r.symbol, message: `no market data for ${r.channel} ${r.symbol}` } : grid.snapshot(r.channel as Channel, snap);
+    if (snap !== null) count(topic, r.format, +1);
     if (!ring.write(MdKind.SNAPSHOT, topic, snap === null ? -1 : snap.seq, encode(m), gateway, r.id))
       ring.write(MdKind.SNAPSHOT, topic, -1, encode({ type: 'error', code: 'SNAPSHOT_TOO_LARGE', channel: r.channel, symbol: r.symbol, message: `the ${r.channel} snapshot of ${r.symbol} is too large for the market-data ring` }), gateway, r.id);
     written++;

@@ -18,8 +18,11 @@ export interface Encoded {
   json: Buffer;
 }
 
-export function encode(m: Message): Encoded {
-  return { msgpack: packr.pack(m), json: Buffer.from(JSON.stringify(m)) };
+const NONE = Buffer.alloc(0);
+
+/** `m` in the formats asked for (empty bytes for the other) */
+export function encode(m: Message, msgpack = true, json = true): Encoded {
+  return { msgpack: msgpack ? packr.pack(m) : NONE, json: json ? Buffer.from(JSON.stringify(m)) : NONE };
 }
 
 const SIDE = ['', 'buy', 'sell'] as const;

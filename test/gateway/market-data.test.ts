@@ -268,6 +268,32 @@ test('SSE: snapshots first, then updates, to a plain HTTP client', async () => {
   expect([bad.status, bad.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
 });
 
+test('unsubscribe and subscribe again: a fresh snapshot, in step with the book; others on the topic keep their updates', async () => {
+  const keep = new Subscriber(ex.url, 'json');
+  const flip = new Subscriber(ex.url, 'msgpack');
+  await keep.send({ type: 'subscribe', channels: ['l2'], symbols: [sym] });
+  await flip.send({ type: 'subscribe', channels: ['l2'], symbols: [sym] });
+  await until(() => keep.last.has(`l2:${sym}`) && flip.last.has(`l2:${sym}`));
+  await flip.send({ type: 'unsubscribe', channels: ['l2'], symbols: [sym] });
+  await until(() => flip.msgs.some((m) => m.type === 'unsubscribed'));
+  await trade(40, 23); // nobody reads l2 in MessagePack now: the worker stops encoding it
+  const mid = (await call(ex.url, 'GET', `/v1/marketdata/orderBook/L2?symbol=${sym}&depth=9999`)).body;
+  await until(() => keep.last.get(`l2:${sym}`) === mid.channelSeq, 10_000);
+  expect(keep.gaps).toEqual([]);
+  expect(keep.l2Levels()).toEqual({ bids: mid.bids, asks: mid.asks });
+  await flip.send({ type: 'subscribe', channels: ['l2'], symbols: [sym] });
+  await until(() => flip.msgs.filter((m) => m.type === 'snapshot').length === 2);
+  await trade(40, 29);
+  const end = (await call(ex.url, 'GET', `/v1/marketdata/orderBook/L2?symbol=${sym}&depth=9999`)).body;
+  await until(() => [keep, flip].every((x) => x.last.get(`l2:${sym}`) === end.channelSeq), 10_000);
+  for (const x of [keep, flip]) {
+    expect(x.gaps).toEqual([]);
+    expect(x.l2Levels()).toEqual({ bids: end.bids, asks: end.asks });
+  }
+  keep.close();
+  flip.close();
+});
+
 test('bad subscriptions are answered with errors and change nothing', async () => {
   const s = new Subscriber(ex.url, 'msgpack');
   await s.send({ type: 'subscribe', channels: ['l7'], symbols: [sym] });
