@@ -14,6 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { EVENT_CONSUMER } from '../gateway/eventFeed.js';
 import { catchUpFromJournal } from '../reports/journalReplay.js';
 import { ReportWriter } from '../reports/writer.js';
+import { SequencerControl } from '../sequencer/control.js';
 import { EventFrames, type EventFrame } from '../sequencer/eventFrames.js';
 
 export interface ReportWorkerData {
@@ -24,6 +25,8 @@ export interface ReportWorkerData {
   fromSeq: number;
   /** BigInt64Array[1]: the last seq written to the database */
   progressSab: SharedArrayBuffer;
+  /** the sequencer's counters (the released seq: commands without events have no frame) */
+  controlSab: SharedArrayBuffer;
 }
 
 export type FromReportWorker = { type: 'ready'; seq: number; caughtUp: number; ms: number } | { type: 'log'; line: string } | { type: 'failed'; message: string };
@@ -36,9 +39,12 @@ const parent = parentPort!;
 const log = (line: string) => parent.postMessage({ type: 'log', line } satisfies FromReportWorker);
 const progress = new BigInt64Array(data.progressSab);
 const frames = new EventFrames(data.eventsSab, EVENT_CONSUMER.REPORTS, true);
+const control = new SequencerControl(data.controlSab);
 let writer: ReportWriter;
 let running = true;
 let lapped = false;
+/** the writer holds the first parts of a command whose next part is still to come (an event frame with `more`) */
+let partial = false;
 let lastFlushMs = performance.now();
 
 function published(): void {
@@ -70,6 +76,7 @@ function onFrame(f: EventFrame): void {
   }
   if (f.seq <= writer.lastSeq) return; // written already (the catch-up read it from the journal)
   writer.apply(f.events, f.seq, f.more);
+  partial = f.more;
 }
 
 /**
@@ -99,7 +106,12 @@ async function main(): Promise<void> {
   published();
   parent.postMessage({ type: 'ready', seq: writer.lastSeq, caughtUp, ms: Math.round(performance.now() - t0) } satisfies FromReportWorker);
   while (running) {
+    // read before the ring: the frames of every command up to it were published before it was
+    const released = control.releasedSeq;
     const n = frames.poll(onFrame, () => (lapped = true), 1024);
+    // a command with no events (a clock tick that changed nothing) has no frame: once the ring is
+    // read to its end, the database holds every released command, and says so (a query waits for it)
+    if (n === 0 && !lapped && !partial && released > writer.lastSeq) writer.apply([], released);
     if (n === 0 || performance.now() - lastFlushMs >= FLUSH_MS) flush();
     if (n > 0) await new Promise((r) => setImmediate(r));
     else await frames.waitAsync(FLUSH_MS);

@@ -34,7 +34,7 @@ export class ReportService {
   ) {
     const progressSab = new SharedArrayBuffer(8);
     this.progress = new BigInt64Array(progressSab);
-    const data: ReportWorkerData = { dataDir, reportsPath: path, eventsSab: host.events.sab, fromSeq: host.recovery.lastSeq, progressSab };
+    const data: ReportWorkerData = { dataDir, reportsPath: path, eventsSab: host.events.sab, fromSeq: host.recovery.lastSeq, progressSab, controlSab: host.control.sab };
     this.worker = new Worker(workerUrl(import.meta.url, '../reportworker/thread.js'), { workerData: data, name: 'seqex-reports' });
     this.ready = new Promise((resolve) => {
       this.worker.on('message', (m: FromReportWorker) => {
