@@ -32,6 +32,9 @@ bench: build
 	# the running exchange (issue 4): binary WebSocket at 1,000 orders/s open loop and at saturation
 	node dist/tools/load/ws-load.js --rate 1000 --duration 5 --json-only
 	node dist/tools/load/ws-load.js --saturate --duration 5 --json-only
+	# market data and reports (issue 5): 1,000 subscribers at a low order rate (with / without them), the report writer
+	node dist/tools/load/md-load.js --subscribers 1000 --rate 100 --duration 5 --json-only
+	node dist/tools/bench/report-bench.js --quick
 
 # autocannon against POST /v1/order (tools/load/rest-load.ts): starts its own server unless
 # LOADTEST_ARGS has --url; e.g. make loadtest LOADTEST_ARGS="--duration 30 --connections 100 --gateways 2"
