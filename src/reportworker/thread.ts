@@ -112,13 +112,16 @@ async function main(): Promise<void> {
     // a command with no events (a clock tick that changed nothing) has no frame: once the ring is
     // read to its end, the database holds every released command, and says so (a query waits for it)
     if (n === 0 && !lapped && !partial && released > writer.lastSeq) writer.apply([], released);
-    if (n === 0 || performance.now() - lastFlushMs >= FLUSH_MS) flush();
+    // a transaction never ends inside a command (the writer refuses): not while its parts are still coming
+    if (!partial && (n === 0 || performance.now() - lastFlushMs >= FLUSH_MS)) flush();
     if (n > 0) await new Promise((r) => setImmediate(r));
     else await frames.waitAsync(FLUSH_MS);
   }
   // what the ring still holds (the sequencer has stopped): written before closing
   while (frames.poll(onFrame, () => (lapped = true), 1024) > 0);
-  writer.close();
+  // a command cut short (its last parts never came) is left to the catch-up at the next start
+  if (partial) writer.closeWithoutFlush();
+  else writer.close();
   published();
   parent.close();
 }

@@ -2,7 +2,15 @@
  * Review of the report wiring (src/reportworker, src/server/reports.ts, the history routes): each
  * test shows a bug found in review, on a real exchange or on the writer thread fed frames by hand.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { EVENT_CONSUMER } from '../../src/gateway/eventFeed.js';
+import { closedOrders, openReportsReadonly } from '../../src/reports/queries.js';
+import { SequencerControl } from '../../src/sequencer/control.js';
+import { Feed, makeJournal, SMALL_RING, type Frame, type Journal } from './review-frames.js';
 import { newAccount, newSymbol, order, type Acct } from './rest-helpers.js';
 import { call, startTestExchange, until, type TestExchange } from './server.js';
 
@@ -43,3 +51,88 @@ test("a clock tick with no events (at a canceled GTD order's expiry time) does n
   expect(ms, 'GET /v1/execution waited for a seq that has no rows').toBeLessThan(1_000);
   expect(r.body.seq).toBe(after.releasedSeq);
 });
+
+// ---------------------------------------------------------------- the writer thread, fed by hand
+
+let J: Journal;
+let jdir = '';
+const tmp: string[] = [];
+
+beforeAll(async () => {
+  jdir = mkdtempSync(join(tmpdir(), 'seqex-rr-journal-'));
+  tmp.push(jdir);
+  J = await makeJournal(jdir);
+  expect(J.frames.filter((f) => f.seq === J.massCancelSeq).length, 'the mass cancel is written in parts').toBeGreaterThan(3);
+}, 60_000);
+
+afterAll(() => {
+  for (const d of tmp) rmSync(d, { recursive: true, force: true });
+});
+
+/** The report writer thread (dist) on `feed`, starting after `fromSeq`, writing a fresh database. */
+function startWriter(feed: Feed, fromSeq: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'seqex-rr-db-'));
+  tmp.push(dir);
+  const path = join(dir, 'reports.sqlite');
+  const progressSab = new SharedArrayBuffer(8);
+  const progress = new BigInt64Array(progressSab);
+  const w = new Worker(new URL('../../dist/src/reportworker/thread.js', import.meta.url), {
+    workerData: { dataDir: jdir, reportsPath: path, eventsSab: feed.ring.sab, fromSeq, progressSab, controlSab: SequencerControl.create().sab },
+  });
+  const msgs: { type: string; message?: string; line?: string }[] = [];
+  w.on('message', (m) => msgs.push(m));
+  w.on('error', (e) => msgs.push({ type: 'failed', message: String(e) }));
+  const exited = new Promise<void>((r) => w.once('exit', () => r()));
+  return {
+    path,
+    msgs,
+    failures: () => msgs.filter((m) => m.type === 'failed').map((m) => m.message),
+    seq: () => Number(Atomics.load(progress, 0)),
+    ready: () => until(() => msgs.some((m) => m.type !== 'log'), 20_000),
+    stop: async () => {
+      w.postMessage({ type: 'stop' });
+      const t = setTimeout(() => void w.terminate(), 5_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** the frames after the setup, cut after the first part of the mass cancel */
+function cut(): { head: Frame[]; tail: Frame[] } {
+  const frames = J.frames.filter((f) => f.seq > J.setupSeq);
+  const at = frames.findIndex((f) => f.seq === J.massCancelSeq) + 1;
+  return { head: frames.slice(0, at), tail: frames.slice(at) };
+}
+
+/** writes one frame at a time, each once the consumer has read the one before (no lap) */
+async function writeInStep(feed: Feed, frames: Frame[], consumer: number): Promise<void> {
+  for (const f of frames) {
+    feed.write([f]);
+    await until(() => feed.ring.lagBytes(consumer) === 0, 10_000);
+  }
+}
+
+function closedCount(path: string): number {
+  const db = openReportsReadonly(path);
+  try {
+    return closedOrders(db, 1, { limit: 1000 }).rows.length;
+  } finally {
+    db.close();
+  }
+}
+
+test('the writer thread survives a command whose parts are not all in the ring yet (no flush in the middle of a command)', async () => {
+  const feed = new Feed(1 << 22); // no lap here
+  const { head, tail } = cut();
+  feed.write(head);
+  const w = startWriter(feed, J.setupSeq);
+  await w.ready();
+  await sleep(300); // the writer has read the first part and gone idle (where it flushes)
+  feed.write(tail);
+  await until(() => w.seq() >= J.lastSeq || w.failures().length > 0, 10_000).catch(() => {});
+  await w.stop();
+  expect(w.failures()).toEqual([]);
+  expect(w.seq()).toBe(J.lastSeq);
+  expect(closedCount(w.path), 'every order of the mass cancel closed').toBe(300);
+}, 30_000);
