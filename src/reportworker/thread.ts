@@ -71,8 +71,16 @@ function catchUp(toSeq: number): number {
 function onFrame(f: EventFrame): void {
   if (lapped) {
     lapped = false;
-    log(`reports: fell a whole event ring behind; catching up from the journal to seq ${f.seq - 1}`);
-    catchUp(f.seq - 1);
+    if (partial) {
+      // the rest of the command being read went with the lap: drop what the writer holds since
+      // its last commit (never written half); the journal has all of it
+      writer.closeWithoutFlush();
+      writer = new ReportWriter(data.reportsPath);
+      partial = false;
+    }
+    // the frame after a lap may be a later part of a command: the whole of it comes from the journal
+    log(`reports: fell a whole event ring behind; catching up from the journal to seq ${f.seq}`);
+    catchUp(f.seq);
   }
   if (f.seq <= writer.lastSeq) return; // written already (the catch-up read it from the journal)
   writer.apply(f.events, f.seq, f.more);

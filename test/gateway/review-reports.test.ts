@@ -136,3 +136,19 @@ test('the writer thread survives a command whose parts are not all in the ring y
   expect(w.seq()).toBe(J.lastSeq);
   expect(closedCount(w.path), 'every order of the mass cancel closed').toBe(300);
 }, 30_000);
+
+test('a lap that resumes in the middle of a command: the database still gets the whole command', async () => {
+  const feed = new Feed(SMALL_RING);
+  const { head, tail } = cut();
+  expect(head.reduce((n, f) => n + f.payload.length, 0)).toBeGreaterThan(SMALL_RING);
+  feed.write(head); // more than a ring before the writer reads: it is lapped, and resumes after the first part
+  const w = startWriter(feed, J.setupSeq);
+  await w.ready();
+  await until(() => feed.laps > 0, 5_000);
+  await writeInStep(feed, tail, EVENT_CONSUMER.REPORTS);
+  await until(() => w.seq() >= J.lastSeq || w.failures().length > 0, 10_000).catch(() => {});
+  await w.stop();
+  expect(w.failures()).toEqual([]);
+  expect(w.seq()).toBe(J.lastSeq);
+  expect(closedCount(w.path), 'every order of the mass cancel closed').toBe(300);
+}, 30_000);
