@@ -33,8 +33,11 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 type Format = 'msgpack' | 'json';
 interface MdConn {
   format: Format;
-  /** topics (`channel:symbol`) subscribed or waiting for their snapshot */
-  subs: Set<string>;
+  /**
+   * topics (`channel:symbol`): 0 subscribed, or the id of the snapshot request it waits for (a
+   * snapshot asked before an unsubscribe + subscribe of the same topic is not this subscription's)
+   */
+  subs: Map<string, number>;
   closed: boolean;
 }
 
@@ -87,7 +90,7 @@ export class MarketDataGateway {
       closeOnBackpressureLimit: 1,
       upgrade: (res, req, context) => {
         const format: Format = new URLSearchParams(req.getQuery() ?? '').get('format') === 'json' ? 'json' : 'msgpack';
-        res.upgrade<MdConn>({ format, subs: new Set(), closed: false }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+        res.upgrade<MdConn>({ format, subs: new Map(), closed: false }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
       },
       open: (ws) => {
         this.conns.add(ws);
@@ -97,7 +100,7 @@ export class MarketDataGateway {
         const c = ws.getUserData();
         c.closed = true;
         this.conns.delete(ws);
-        for (const t of c.subs) this.unsub(t, c.format);
+        for (const t of c.subs.keys()) this.unsub(t, c.format);
       },
     });
     app.get('/v1/stream', (res, req) => this.openStream(res, req.getQuery() ?? ''));
@@ -157,15 +160,15 @@ export class MarketDataGateway {
       for (const sym of syms) {
         const topic = `${ch}:${sym}`;
         if (c.subs.has(topic)) continue;
-        c.subs.add(topic);
-        this.requestSnapshot(topic, ch, sym, c.format, { ws });
+        c.subs.set(topic, this.requestSnapshot(topic, ch, sym, c.format, { ws }));
       }
   }
 
-  private requestSnapshot(topic: string, channel: string, symbol: string, format: Format, w: Waiter): void {
+  private requestSnapshot(topic: string, channel: string, symbol: string, format: Format, w: Waiter): number {
     const id = ++this.ids;
     this.waiting.set(id, { ...w, topic });
     this.port.postMessage({ id, what: 'subscribe', channel, symbol, format } satisfies MdRequest);
+    return id;
   }
 
   /** tells the worker one subscriber less reads `topic` in `format` (it encodes only what is read) */
@@ -215,7 +218,7 @@ export class MarketDataGateway {
       this.lastSeq.clear();
       for (const ws of this.conns) {
         const c = ws.getUserData();
-        for (const t of c.subs) {
+        for (const t of c.subs.keys()) {
           ws.unsubscribe(prefix(c.format) + t);
           this.unsub(t, c.format);
         }
@@ -234,10 +237,13 @@ export class MarketDataGateway {
     if (ok) this.lastSeq.set(f.topic, Math.max(this.lastSeq.get(f.topic) ?? -1, f.seq));
     if ('ws' in w) {
       const c = w.ws.getUserData();
-      if (c.closed || !c.subs.has(w.topic)) return; // gone, or unsubscribed meanwhile
+      // gone, unsubscribed meanwhile, or subscribed again (its own snapshot comes later)
+      if (c.closed || c.subs.get(w.topic) !== f.requestId) return;
       w.ws.send(c.format === 'json' ? f.json : f.msgpack, c.format !== 'json');
-      if (ok) w.ws.subscribe(prefix(c.format) + w.topic);
-      else c.subs.delete(w.topic);
+      if (ok) {
+        c.subs.set(w.topic, 0);
+        w.ws.subscribe(prefix(c.format) + w.topic);
+      } else c.subs.delete(w.topic);
       return;
     }
     const s = w.sse;
@@ -264,7 +270,7 @@ export class MarketDataGateway {
       }
       if (c.subs.size === 0) continue;
       const seqs: Record<string, number> = {};
-      for (const t of c.subs) {
+      for (const t of c.subs.keys()) {
         const s = this.lastSeq.get(t);
         if (s !== undefined) seqs[t] = s;
       }
