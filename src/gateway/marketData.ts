@@ -12,6 +12,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Packr, Unpackr } from 'msgpackr';
 import type { HttpResponse, TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { SYMBOL_RE } from '../engine/symbols.js';
 import { CHANNELS } from '../marketdata/types.js';
 import { MdKind, MdRingReader, type MdFrame } from '../mdworker/mdRing.js';
 import type { MdReply, MdRequest } from '../mdworker/requests.js';
@@ -290,14 +291,18 @@ export class MarketDataGateway {
   private openStream(res: HttpResponse, query: string): void {
     const q = new URLSearchParams(query);
     const split = (v: string | null, dflt: string[]) => (v === null || v === '' ? dflt : v.split(','));
-    const symbols = split(q.get('symbols'), []);
-    const channels = split(q.get('channels'), ['l1', 'trades']);
+    // a repeated name is one subscription; the pairs are bounded as on a WebSocket (each is a
+    // snapshot on the shared ring); a symbol is a symbol's name (it is written into the `id:` lines)
+    const symbols = [...new Set(split(q.get('symbols'), []))];
+    const channels = [...new Set(split(q.get('channels'), ['l1', 'trades']))];
     const bad =
-      symbols.length === 0 || symbols.length > MD_LIMITS.maxSubscriptions || symbols.some((s) => s.length === 0 || s.length > 40)
-        ? 'symbols: a comma-separated list of 1 to 200 symbols'
+      symbols.length === 0 || symbols.some((s) => !SYMBOL_RE.test(s))
+        ? 'symbols: a comma-separated list of symbols'
         : channels.find((c) => !(CHANNELS as readonly string[]).includes(c)) !== undefined
           ? `channels: a comma-separated list of ${CHANNELS.join(', ')}`
-          : null;
+          : symbols.length * channels.length > MD_LIMITS.maxSubscriptions
+            ? `at most ${MD_LIMITS.maxSubscriptions} (symbol, channel) pairs a stream`
+            : null;
     if (bad !== null) {
       res.cork(() => res.writeStatus('400 Bad Request').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'INVALID_REQUEST', message: bad } })));
       return;

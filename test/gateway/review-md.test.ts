@@ -2,11 +2,12 @@
  * Review of the market-data wiring (src/mdworker, src/gateway/marketData.ts): each test shows a
  * bug found in review, on a real exchange or on the worker thread fed frames by hand.
  */
+import { request as httpRequest } from 'node:http';
 import { Packr, Unpackr } from 'msgpackr';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { newAccount, newSymbol, order, type Acct } from './rest-helpers.js';
-import { startTestExchange, until, type TestExchange } from './server.js';
+import { call, startTestExchange, until, type TestExchange } from './server.js';
 
 let ex: TestExchange;
 let sym = '';
@@ -26,6 +27,54 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An SSE stream read for `ms`: its status and events (the raw text too). */
+function sse(path: string, ms: number): Promise<{ status: number; events: { event: string; id: string; data: string }[]; text: string }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    let status = 0;
+    const req = httpRequest(`${ex.url}${path}`, { agent: false }, (res) => {
+      status = res.statusCode ?? 0;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+    });
+    req.on('error', reject);
+    req.end();
+    setTimeout(() => {
+      req.destroy();
+      const events = text
+        .split('\n\n')
+        .filter((b) => b.includes('data:'))
+        .map((b) => {
+          const f: Record<string, string> = {};
+          for (const l of b.split('\n')) if (!l.startsWith(':')) f[l.slice(0, l.indexOf(':'))] = l.slice(l.indexOf(':') + 2);
+          return { event: f.event ?? '', id: f.id ?? '', data: f.data ?? '' };
+        });
+      resolve({ status, events, text });
+    }, ms);
+  });
+}
+
+test('SSE: a query of repeated channels or symbols is one subscription a pair, and the pairs are bounded as on a WebSocket (200)', async () => {
+  // 300 x 2 = 600 pairs from a 1 KB query: each was a snapshot request to the worker and a frame on the shared ring
+  const many = await sse(`/v1/stream?symbols=${sym},${sym}X&channels=${Array.from({ length: 300 }, () => 'l1').join(',')}`, 500);
+  expect(many.status).toBe(200);
+  expect(many.events.map((e) => e.event).sort()).toEqual(['error', 'snapshot']);
+  // 30 symbols x 9 channels = 270 subscriptions in one stream
+  const all = 'l1,l2,l3,trades,candles:1m,candles:5m,candles:15m,candles:1h,candles:1d';
+  const wide = await sse(`/v1/stream?symbols=${Array.from({ length: 30 }, (_, i) => `${sym}${i}`).join(',')}&channels=${all}`, 500);
+  expect([wide.status, wide.text]).toEqual([400, expect.stringContaining('INVALID_REQUEST')]);
+  // a repeated pair is one subscription: one snapshot
+  const dup = await sse(`/v1/stream?symbols=${sym},${sym}&channels=l2,l2`, 400);
+  expect(dup.status).toBe(200);
+  expect(dup.events.map((e) => e.event)).toEqual(['snapshot']);
+});
+
+test('SSE: a symbol with a line break cannot write SSE fields into the stream', async () => {
+  const r = await sse(`/v1/stream?symbols=${encodeURIComponent('X\nevent: injected\n')}&channels=l1`, 300);
+  expect(r.text).not.toMatch(/^event: injected$/m);
+  expect(r.status).toBe(400);
+});
 
 test('WebSocket: subscribe, unsubscribe, subscribe again before the first snapshot came: one snapshot, no duplicate', async () => {
   const ws = new WebSocket(`${ex.url.replace('http', 'ws')}/v1/md`);
