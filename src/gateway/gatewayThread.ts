@@ -17,6 +17,7 @@ import { SequencerControl } from '../sequencer/control.js';
 import { EVENT_CONSUMER } from './eventFeed.js';
 import { SessionGateway, type StoredRange } from './sessions.js';
 import { MarketDataGateway } from './marketData.js';
+import { ApiError } from './errors.js';
 import type { ReportQuery } from '../reportworker/queryTask.js';
 
 export interface GatewayThreadData {
@@ -63,20 +64,29 @@ const dispatcher = new Dispatcher(data.source, data.inboundSab, data.outboundSab
 const directory = new Directory(dispatcher);
 
 let asks = 0;
-const waiting = new Map<number, (v: unknown) => void>();
+/** set by stop(): a question asked from now on could outlive the port, it is refused */
+let stopping = false;
+const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 /** the main thread answers in microseconds; a snapshot can take seconds: past this the caller gets an error */
 const ASK_TIMEOUT_MS = 60_000;
 const ask = <T>(what: 'status' | 'snapshot' | 'metrics' | 'range' | 'report', args: { accountId?: number; from?: number; query?: ReportQuery; minSeq?: number } = {}): Promise<T> =>
   new Promise((resolve, reject) => {
+    if (stopping) return reject(new ApiError('OVERLOADED', 'the exchange is stopping'));
     const id = ++asks;
     const timer = setTimeout(() => {
       waiting.delete(id);
       reject(new Error(`the main thread did not answer '${what}' in time`));
     }, ASK_TIMEOUT_MS);
     timer.unref();
-    waiting.set(id, (v) => {
-      clearTimeout(timer);
-      resolve(v as T);
+    waiting.set(id, {
+      resolve: (v) => {
+        clearTimeout(timer);
+        resolve(v as T);
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
     });
     send({ type: 'ask', id, what, ...args } as FromGateway);
   });
@@ -121,7 +131,7 @@ app.listen(data.host, data.port, (s) => {
 
 port.on('message', (m: ToGateway) => {
   if (m.type === 'reply') {
-    waiting.get(m.id)?.(m.value);
+    waiting.get(m.id)?.resolve(m.value);
     waiting.delete(m.id);
     return;
   }
@@ -138,10 +148,14 @@ async function stop(): Promise<void> {
   if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
   listenSocket = null;
   router.closing = true;
+  stopping = true;
   sessions.stop();
   marketData.stop();
   const deadline = performance.now() + 5_000;
-  while (dispatcher.inFlight > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // the sequencer's answers, and the main thread's (history queries): a reply after port.close() is lost, and its request never answered
+  while ((dispatcher.inFlight > 0 || waiting.size > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  for (const w of waiting.values()) w.reject(new ApiError('OVERLOADED', 'the exchange is stopping'));
+  waiting.clear();
   dispatcher.stop();
   send({ type: 'stopped' });
   port.close();

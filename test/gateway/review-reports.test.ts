@@ -3,6 +3,7 @@
  * test shows a bug found in review, on a real exchange or on the writer thread fed frames by hand.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -152,3 +153,40 @@ test('a lap that resumes in the middle of a command: the database still gets the
   expect(w.seq()).toBe(J.lastSeq);
   expect(closedCount(w.path), 'every order of the mass cancel closed').toBe(300);
 }, 30_000);
+
+/** GET `path` on its own connection: its status, 0 if refused, -1 if no answer in `ms` */
+function getWithin(url: string, path: string, key: string, ms: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest(`${url}${path}`, { agent: false, headers: { authorization: `Bearer ${key}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.setTimeout(ms, () => {
+      req.destroy();
+      resolve(-1);
+    });
+    req.end();
+  });
+}
+
+test('stop: history queries in flight when the gateway stops are answered, and the gateway ends (no reply lost with its port)', async () => {
+  const ex3 = await startTestExchange();
+  try {
+    const s3 = await newSymbol(ex3, 'P');
+    const b = await newAccount(ex3, 'rr-stop', { USD: '1000.00', [s3]: '10' });
+    const first = await getWithin(ex3.url, '/v1/execution', b.apiKey, 5_000);
+    expect(first).toBe(200);
+    const pending = Array.from({ length: 200 }, () => getWithin(ex3.url, '/v1/execution?limit=1000', b.apiKey, 12_000));
+    await sleep(15); // being answered (or about to be asked) when the gateway is told to stop
+    const t0 = performance.now();
+    await ex3.stop();
+    const ms = performance.now() - t0;
+    const statuses = await Promise.all(pending);
+    expect(statuses.filter((s) => s === -1).length, 'requests left without an answer').toBe(0);
+    expect(ex3.logs.filter((l) => l.includes('still has connections'))).toEqual([]);
+    expect(ms).toBeLessThan(8_000);
+  } finally {
+    await ex3.close();
+  }
+}, 40_000);
