@@ -54,6 +54,7 @@ interface SseClient {
 type Waiter = { ws: WebSocket<MdConn> } | { sse: SseClient };
 
 const prefix = (f: Format) => (f === 'msgpack' ? 'b|' : 'j|');
+const STOPPING: MdReply = { id: 0, status: 503, message: 'the exchange is stopping' };
 
 export class MarketDataGateway {
   private readonly ring: MdRingReader;
@@ -90,6 +91,7 @@ export class MarketDataGateway {
       maxBackpressure: 4 * MD_LIMITS.maxBufferedBytes,
       closeOnBackpressureLimit: 1,
       upgrade: (res, req, context) => {
+        if (!this.running) return this.refuse(res);
         const format: Format = new URLSearchParams(req.getQuery() ?? '').get('format') === 'json' ? 'json' : 'msgpack';
         res.upgrade<MdConn>({ format, subs: new Map(), closed: false }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
       },
@@ -111,6 +113,7 @@ export class MarketDataGateway {
 
   /** A REST snapshot from the worker (null: no answer in time). */
   ask(r: Omit<MdRequest, 'id'>): Promise<MdReply | null> {
+    if (!this.running) return Promise.resolve(STOPPING); // the port is closed: no answer would come
     const id = ++this.ids;
     return new Promise((resolve) => {
       const t = setTimeout(() => {
@@ -289,6 +292,7 @@ export class MarketDataGateway {
   // ---------------------------------------------------------------- Server-Sent Events
 
   private openStream(res: HttpResponse, query: string): void {
+    if (!this.running) return this.refuse(res);
     const q = new URLSearchParams(query);
     const split = (v: string | null, dflt: string[]) => (v === null || v === '' ? dflt : v.split(','));
     // a repeated name is one subscription; the pairs are bounded as on a WebSocket (each is a
@@ -339,7 +343,13 @@ export class MarketDataGateway {
   private closeStream(s: SseClient): void {
     if (s.closed) return;
     this.forget(s);
-    s.res.cork(() => s.res.end());
+    // the connection too: kept alive, it would hold a stopping gateway for uWS's idle timeout
+    s.res.cork(() => s.res.end(undefined, true));
+  }
+
+  /** a stream or an upgrade that came (on a kept-alive connection) after the stop began: nothing would ever close it */
+  private refuse(res: HttpResponse): void {
+    res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'OVERLOADED', message: STOPPING.message } }), true));
   }
 
   private forget(s: SseClient): void {
@@ -357,7 +367,7 @@ export class MarketDataGateway {
     this.running = false;
     clearInterval(this.timer);
     this.dropAll(1001, 'the exchange is stopping');
-    for (const a of this.answers.values()) a({ id: 0, status: 503, message: 'stopping' });
+    for (const a of this.answers.values()) a(STOPPING);
     this.answers.clear();
     this.port.close();
   }

@@ -282,6 +282,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
     if (sym === undefined) throw new ApiError(Code.UNKNOWN_SYMBOL, `unknown symbol ${name.slice(0, 40)}`);
     const a = await ctx.marketData.ask({ ...r, symbol: sym.symbol });
     if (a === null) throw new ApiError('TIMEOUT', 'the market-data worker did not answer in time');
+    if (a.status >= 500) throw new ApiError('OVERLOADED', a.message ?? 'market data not available'); // stopping, or the worker failed: not the request's fault
     if (a.status !== 200) throw new ApiError(a.code ?? Code.INVALID_REQUEST, a.message ?? 'market data not available');
     return { status: 200, body: a.body };
   };

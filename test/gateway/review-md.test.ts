@@ -2,6 +2,7 @@
  * Review of the market-data wiring (src/mdworker, src/gateway/marketData.ts): each test shows a
  * bug found in review, on a real exchange or on the worker thread fed frames by hand.
  */
+import { connect, type Socket } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { Packr, Unpackr } from 'msgpackr';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -94,3 +95,52 @@ test('WebSocket: subscribe, unsubscribe, subscribe again before the first snapsh
   expect(snaps.sort()).toEqual(['l2', 'l3']);
   ws.close();
 });
+
+/** Raw HTTP/1.1 on one kept-alive socket: requests written by hand, the bytes that come back. */
+class KeptAlive {
+  readonly sock: Socket;
+  text = '';
+  closed = false;
+  constructor(port: number) {
+    this.sock = connect(port, '127.0.0.1');
+    this.sock.setEncoding('utf8');
+    this.sock.on('data', (c: string) => (this.text += c));
+    this.sock.on('close', () => (this.closed = true));
+    this.sock.on('error', () => {});
+  }
+  get(path: string, extra = ''): void {
+    this.sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`);
+  }
+}
+
+test('stop: a stream, an upgrade or a market-data request that comes on a kept-alive connection after the stop began is refused and closed; the gateway ends at once', async () => {
+  const ex2 = await startTestExchange();
+  try {
+    const s2 = await newSymbol(ex2, 'W');
+    const conns = [new KeptAlive(ex2.port), new KeptAlive(ex2.port), new KeptAlive(ex2.port)];
+    for (const c of conns) c.get('/healthz');
+    await until(() => conns.every((c) => c.text.includes('\r\n\r\n')));
+    for (const c of conns) c.text = '';
+    // and a stream open before the stop: ended at the stop, its connection too (kept alive, it held the gateway for uWS's idle timeout)
+    const open = new KeptAlive(ex2.port);
+    open.get(`/v1/stream?symbols=${s2}&channels=l1`);
+    await until(() => open.text.includes('event: snapshot'));
+    const t0 = performance.now();
+    const stopping = ex2.stop();
+    await sleep(100); // the gateway has closed its listen socket and its subscribers
+    conns[0]!.get(`/v1/stream?symbols=${s2}&channels=l1`);
+    conns[1]!.get('/v1/md', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n');
+    conns[2]!.get(`/v1/marketdata/ticker?symbol=${s2}`);
+    const done = await Promise.race([stopping.then(() => 'stopped'), sleep(8_000).then(() => 'hung')]);
+    const ms = performance.now() - t0;
+    const openClosed = open.closed;
+    for (const c of [...conns, open]) c.sock.destroy();
+    expect(done).toBe('stopped');
+    expect(openClosed, 'the stream open at the stop was closed').toBe(true);
+    expect(ms).toBeLessThan(8_000);
+    expect(ex2.logs.filter((l) => l.includes('still has connections'))).toEqual([]);
+    for (const c of conns) expect(c.text.slice(0, 12)).toBe('HTTP/1.1 503');
+  } finally {
+    await ex2.close();
+  }
+}, 30_000);
