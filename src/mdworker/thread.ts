@@ -46,6 +46,8 @@ let written = 0;
 let running = true;
 /** the frames before the next one were lost (a lap): rebuild the state at it */
 let rebuild = false;
+/** the state holds every command up to this seq (rebuilt from the journal): frames of those, or their remaining parts, are skipped */
+let seededSeq = 0;
 
 /**
  * subscribers per topic over all gateways, [MessagePack, JSON]: an update nobody reads is not
@@ -71,6 +73,7 @@ const sink = (u: MdUpdate) => {
 function seed(toSeq: number): { snapshotSeq: number; replayed: number } {
   const s = seedMarketState(data.dataDir, toSeq, {}, { sink }, log);
   state = s.state;
+  seededSeq = toSeq;
   s.configs.forEach((c, idx) => grid.set(idx, c));
   return s;
 }
@@ -78,8 +81,10 @@ function seed(toSeq: number): { snapshotSeq: number; replayed: number } {
 function onFrame(f: EventFrame): void {
   if (rebuild) {
     rebuild = false;
-    reseed(f.seq - 1, 'fell a whole event ring behind');
+    // the frame after a lap may be a later part of a command: the rebuild takes the whole of it from the journal
+    reseed(f.seq, 'fell a whole event ring behind');
   }
+  if (f.seq <= seededSeq) return;
   for (const e of f.events) if (e.event === 'symbol' && typeof e.config === 'string') grid.set(e.symbolIdx as number, JSON.parse(e.config) as SymbolConfig);
   try {
     state.apply(f.events, f.more);

@@ -2,11 +2,22 @@
  * Review of the market-data wiring (src/mdworker, src/gateway/marketData.ts): each test shows a
  * bug found in review, on a real exchange or on the worker thread fed frames by hand.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { request as httpRequest } from 'node:http';
 import { Packr, Unpackr } from 'msgpackr';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
+import { Ev, EVENT_FIELDS, EVENT_LENGTH } from '../../src/engine/events.js';
+import { EVENT_CONSUMER } from '../../src/gateway/eventFeed.js';
+import { MdKind, MdRingReader } from '../../src/mdworker/mdRing.js';
+import type { MdReply } from '../../src/mdworker/requests.js';
+import { BroadcastRing } from '../../src/ring/broadcastRing.js';
+import { OUTPUT_HEADER_FLOATS } from '../../src/sequencer/outputCodec.js';
+import { Feed, makeJournal, SMALL_RING, type Frame, type Journal } from './review-frames.js';
 import { newAccount, newSymbol, order, type Acct } from './rest-helpers.js';
 import { call, startTestExchange, until, type TestExchange } from './server.js';
 
@@ -142,5 +153,130 @@ test('stop: a stream, an upgrade or a market-data request that comes on a kept-a
     for (const c of conns) expect(c.text.slice(0, 12)).toBe('HTTP/1.1 503');
   } finally {
     await ex2.close();
+  }
+}, 30_000);
+
+// ---------------------------------------------------------------- the worker thread, fed by hand
+
+let J: Journal;
+let jdir = '';
+
+beforeAll(async () => {
+  jdir = mkdtempSync(join(tmpdir(), 'seqex-rm-journal-'));
+  J = await makeJournal(jdir);
+  expect(J.frames.filter((f) => f.seq === J.massCancelSeq).length, 'the mass cancel is written in parts').toBeGreaterThan(3);
+}, 60_000);
+
+afterAll(() => {
+  if (jdir !== '') rmSync(jdir, { recursive: true, force: true });
+});
+
+/** The market-data worker (dist) on `feed`, from `fromSeq`; `md` reads its ring from the start. */
+function startMdWorker(feed: Feed, fromSeq: number) {
+  const mdRing = BroadcastRing.create(1 << 22);
+  const md = new MdRingReader(mdRing.sab, 0);
+  const { port1, port2 } = new MessageChannel();
+  const w = new Worker(new URL('../../dist/src/mdworker/thread.js', import.meta.url), {
+    workerData: { dataDir: jdir, eventsSab: feed.ring.sab, mdSab: mdRing.sab, fromSeq, ports: [port1] },
+    transferList: [port1],
+  });
+  const msgs: { type: string; message?: string; line?: string }[] = [];
+  w.on('message', (m) => msgs.push(m));
+  w.on('error', (e) => msgs.push({ type: 'failed', message: String(e) }));
+  const exited = new Promise<void>((r) => w.once('exit', () => r()));
+  let ids = 0;
+  return {
+    msgs,
+    ready: () => until(() => msgs.some((m) => m.type !== 'log'), 20_000),
+    ask: (what: 'l3', symbol: string) =>
+      new Promise<MdReply>((resolve) => {
+        const id = ++ids;
+        const on = (r: MdReply) => {
+          if (r.id !== id) return;
+          port2.off('message', on);
+          resolve(r);
+        };
+        port2.on('message', on);
+        port2.postMessage({ id, what, channel: what, symbol });
+      }),
+    /** the kinds of the frames on the market-data ring so far */
+    kinds: () => {
+      const out: number[] = [];
+      while (md.poll((f) => out.push(f.kind), () => out.push(-1)) > 0);
+      return out;
+    },
+    stop: async () => {
+      w.postMessage({ type: 'stop' });
+      const t = setTimeout(() => void w.terminate(), 5_000);
+      await exited;
+      clearTimeout(t);
+      port2.close();
+    },
+  };
+}
+
+function cut(): { head: Frame[]; tail: Frame[] } {
+  const frames = J.frames.filter((f) => f.seq > J.setupSeq);
+  const at = frames.findIndex((f) => f.seq === J.massCancelSeq) + 1;
+  return { head: frames.slice(0, at), tail: frames.slice(at) };
+}
+
+async function writeInStep(feed: Feed, frames: Frame[]): Promise<void> {
+  for (const f of frames) {
+    feed.write([f]);
+    await until(() => feed.ring.lagBytes(EVENT_CONSUMER.MARKET_DATA) === 0, 10_000);
+  }
+}
+
+/** the engine's L3 book at the journal's end, as GET /v1/marketdata/orderBook/L3 shows it */
+function engineL3() {
+  const b = J.engine.bookL3('AAPL')!;
+  const e = (side: string) => (o: { orderId: number; priceTicks: number; qtyLots: number }) => ({ orderId: o.orderId, side, px: (o.priceTicks / 100).toFixed(2), qty: String(o.qtyLots) });
+  return { bids: b.bids.map(e('buy')), asks: b.asks.map(e('sell')) };
+}
+
+test('worker: a lap that resumes in the middle of a command rebuilds the book with the whole command', async () => {
+  const feed = new Feed(SMALL_RING);
+  const { head, tail } = cut();
+  expect(head.reduce((n, f) => n + f.payload.length, 0)).toBeGreaterThan(SMALL_RING);
+  feed.write(head); // more than a ring before the worker reads: it is lapped, and resumes after the first part of the mass cancel
+  const w = startMdWorker(feed, J.setupSeq);
+  try {
+    await w.ready();
+    await until(() => feed.laps > 0, 5_000);
+    await writeInStep(feed, tail);
+    const r = await w.ask('l3', 'AAPL');
+    expect(r.status).toBe(200);
+    const body = r.body as { seq: number; bids: unknown[]; asks: unknown[] };
+    expect(body.seq).toBe(J.lastSeq);
+    expect({ bids: body.bids, asks: body.asks }).toEqual(engineL3());
+    expect(w.msgs.filter((m) => m.type === 'failed')).toEqual([]);
+  } finally {
+    await w.stop();
+  }
+}, 30_000);
+
+test('worker: a state error in the first part of a command rebuilds once (the later parts are in the rebuilt state already)', async () => {
+  const feed = new Feed(1 << 22);
+  const { head, tail } = cut();
+  // the first part of the mass cancel names a symbol that does not exist: the book cannot take it
+  const bad = head.at(-1)!;
+  const payload = bad.payload.slice();
+  const f = new Float64Array(payload.buffer, 0, payload.length >> 3);
+  let at = OUTPUT_HEADER_FLOATS;
+  while (f[at] !== Ev.BOOK_DELETE) at += EVENT_LENGTH[f[at]!]!;
+  f[at + 3 + EVENT_FIELDS[Ev.BOOK_DELETE]!.indexOf('symbolIdx')] = 99;
+  feed.write([...head.slice(0, -1), { ...bad, payload }]);
+  const w = startMdWorker(feed, J.setupSeq);
+  try {
+    await w.ready();
+    await until(() => feed.ring.lagBytes(EVENT_CONSUMER.MARKET_DATA) === 0, 5_000);
+    await writeInStep(feed, tail);
+    const r = await w.ask('l3', 'AAPL');
+    const body = r.body as { bids: unknown[]; asks: unknown[] };
+    expect({ bids: body.bids, asks: body.asks }).toEqual(engineL3());
+    expect(w.kinds().filter((k) => k === MdKind.RESET).length, 'rebuilds (resets sent to every subscriber)').toBe(1);
+  } finally {
+    await w.stop();
   }
 }, 30_000);
