@@ -214,7 +214,9 @@ export class MarketDataGateway {
       if (f.msgpack.length > 0) this.app.publish(`b|${f.topic}`, f.msgpack, true);
       if (f.json.length > 0) this.app.publish(`j|${f.topic}`, f.json, false);
       const clients = this.sseByTopic.get(f.topic);
-      if (clients !== undefined) for (const s of clients) this.sseWrite(s, 'update', `${f.topic}:${f.seq}`, f.json);
+      // no body at all: an update too large for the ring (WebSocket subscribers see the gap in the
+      // heartbeat); an SSE stream has no seqs to show it: it ends, and the browser reconnects for snapshots
+      if (clients !== undefined) for (const s of clients) f.json.length > 0 || f.msgpack.length > 0 ? this.sseWrite(s, 'update', `${f.topic}:${f.seq}`, f.json) : this.closeStream(s);
       return;
     }
     if (f.kind === MdKind.RESET) {

@@ -66,7 +66,9 @@ const sink = (u: MdUpdate) => {
   const topic = `${u.channel}:${u.symbol}`;
   const i = interest.get(topic);
   if (i === undefined) return;
-  ring.write(MdKind.UPDATE, topic, u.seq, encode(grid.update(u), i[0] > 0, i[1] > 0));
+  // too large for the ring: the seq still goes out, with no body, so the gateways' heartbeats show
+  // the gap and subscribers take a new snapshot (docs/market-data.md), never silently behind
+  if (!ring.write(MdKind.UPDATE, topic, u.seq, encode(grid.update(u), i[0] > 0, i[1] > 0))) ring.write(MdKind.UPDATE, topic, u.seq, encode({}, false, false));
   written++;
 };
 

@@ -172,8 +172,8 @@ afterAll(() => {
 });
 
 /** The market-data worker (dist) on `feed`, from `fromSeq`; `md` reads its ring from the start. */
-function startMdWorker(feed: Feed, fromSeq: number) {
-  const mdRing = BroadcastRing.create(1 << 22);
+function startMdWorker(feed: Feed, fromSeq: number, mdRingBytes = 1 << 22) {
+  const mdRing = BroadcastRing.create(mdRingBytes);
   const md = new MdRingReader(mdRing.sab, 0);
   const { port1, port2 } = new MessageChannel();
   const w = new Worker(new URL('../../dist/src/mdworker/thread.js', import.meta.url), {
@@ -199,7 +199,14 @@ function startMdWorker(feed: Feed, fromSeq: number) {
         port2.on('message', on);
         port2.postMessage({ id, what, channel: what, symbol });
       }),
-    /** the kinds of the frames on the market-data ring so far */
+    /** a subscription's snapshot request (the answer comes on the market-data ring) */
+    subscribe: (channel: string, symbol: string) => port2.postMessage({ id: ++ids, what: 'subscribe', channel, symbol, format: 'json' }),
+    /** the frames on the market-data ring so far (kind -1: lapped) */
+    frames: () => {
+      const out: { kind: number; topic: string; seq: number; bytes: number }[] = [];
+      while (md.poll((f) => out.push({ kind: f.kind, topic: f.topic, seq: f.seq, bytes: f.json.length + f.msgpack.length }), () => out.push({ kind: -1, topic: '', seq: 0, bytes: 0 })) > 0);
+      return out;
+    },
     kinds: () => {
       const out: number[] = [];
       while (md.poll((f) => out.push(f.kind), () => out.push(-1)) > 0);
@@ -276,6 +283,32 @@ test('worker: a state error in the first part of a command rebuilds once (the la
     const body = r.body as { bids: unknown[]; asks: unknown[] };
     expect({ bids: body.bids, asks: body.asks }).toEqual(engineL3());
     expect(w.kinds().filter((k) => k === MdKind.RESET).length, 'rebuilds (resets sent to every subscriber)').toBe(1);
+  } finally {
+    await w.stop();
+  }
+}, 30_000);
+
+test('worker: an update too large for the market-data ring still moves its topic seq (a subscriber learns of the gap from the heartbeat)', async () => {
+  const feed = new Feed(1 << 22);
+  const w = startMdWorker(feed, J.setupSeq, SMALL_RING); // frames of at most 16 KiB: the mass cancel's L3 update (300 deletes) is larger
+  try {
+    await w.ready();
+    w.subscribe('l3', 'AAPL');
+    const seen: { kind: number; topic: string; seq: number; bytes: number }[] = [];
+    await until(() => (seen.push(...w.frames()), seen.some((f) => f.kind === MdKind.SNAPSHOT)));
+    for (const f of J.frames.filter((x) => x.seq > J.setupSeq)) {
+      feed.write([f]);
+      await until(() => feed.ring.lagBytes(EVENT_CONSUMER.MARKET_DATA) === 0, 10_000);
+      seen.push(...w.frames());
+    }
+    await sleep(50);
+    seen.push(...w.frames());
+    expect(seen.filter((f) => f.kind === -1)).toEqual([]);
+    const l3 = seen.filter((f) => f.topic === 'l3:AAPL');
+    const seqs = l3.map((f) => f.seq);
+    // the snapshot, then one update per command that touched the book: 300 adds, the mass cancel, bob's two
+    expect(l3[0]!.kind).toBe(MdKind.SNAPSHOT);
+    expect(seqs).toEqual(Array.from({ length: 304 }, (_, i) => seqs[0]! + i));
   } finally {
     await w.stop();
   }
