@@ -140,4 +140,7 @@ parent.on('message', (m: { type: 'stop' }) => {
 
 main().catch((e: unknown) => {
   parent.postMessage({ type: 'failed', message: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies FromReportWorker);
+  // and end: nothing here answers a stop any more (the stop would wait for its 30 s terminate); the
+  // database is derived, the next start catches up from what it committed
+  parent.close();
 });

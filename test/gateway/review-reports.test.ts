@@ -2,7 +2,7 @@
  * Review of the report wiring (src/reportworker, src/server/reports.ts, the history routes): each
  * test shows a bug found in review, on a real exchange or on the writer thread fed frames by hand.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,3 +190,20 @@ test('stop: history queries in flight when the gateway stops are answered, and t
     await ex3.close();
   }
 }, 40_000);
+
+test('a failed report writer neither hangs the stop nor makes history queries a client error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'seqex-rr-fail-'));
+  tmp.push(dir);
+  mkdirSync(join(dir, 'reports.sqlite')); // the database cannot be opened: the writer fails at start
+  const ex4 = await startTestExchange({}, dir);
+  try {
+    await until(() => ex4.logs.some((l) => l.includes('reports: the writer failed')), 10_000);
+    const r = await call(ex4.url, 'GET', '/v1/execution', { key: ex4.demo.apiKey });
+    expect([r.status, r.body.error?.code]).toEqual([503, 'OVERLOADED']);
+    const t0 = performance.now();
+    await ex4.stop();
+    expect(performance.now() - t0).toBeLessThan(8_000);
+  } finally {
+    await ex4.close();
+  }
+}, 60_000);
