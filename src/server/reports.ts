@@ -30,7 +30,7 @@ export class ReportService {
     readonly path: string,
     dataDir: string,
     host: SequencerHost,
-    log: (line: string) => void,
+    private readonly log: (line: string) => void,
   ) {
     const progressSab = new SharedArrayBuffer(8);
     this.progress = new BigInt64Array(progressSab);
@@ -73,8 +73,14 @@ export class ReportService {
     const until = performance.now() + FRESH_WAIT_MS;
     while (this.seq < minSeq && performance.now() < until) await new Promise((r) => setTimeout(r, 2));
     const seq = this.seq;
-    const a = (await this.pool.run({ path: this.path, q })) as ReportAnswer;
-    return { ...a, seq };
+    try {
+      const a = (await this.pool.run({ path: this.path, q })) as ReportAnswer;
+      return { ...a, seq };
+    } catch (e) {
+      // the database failed (not the request: a bad request is a QueryError answer): a 503, never a 400
+      this.log(`reports: a query failed: ${e instanceof Error ? e.message : String(e)}`);
+      return { ok: false, message: 'the report database is not available', unavailable: true };
+    }
   }
 
   async stop(): Promise<void> {

@@ -207,3 +207,15 @@ test('a failed report writer neither hangs the stop nor makes history queries a 
     await ex4.close();
   }
 }, 60_000);
+
+test('a history query the database cannot run (its file gone) is a 503, not a client error', async () => {
+  const ex5 = await startTestExchange();
+  try {
+    await until(() => ex5.logs.some((l) => /reports: .* ready/.test(l)), 10_000);
+    for (const f of ['reports.sqlite', 'reports.sqlite-wal', 'reports.sqlite-shm']) rmSync(join(ex5.dataDir, f), { force: true });
+    const r = await call(ex5.url, 'GET', '/v1/execution', { key: ex5.demo.apiKey });
+    expect([r.status, r.body.error?.code]).toEqual([503, 'OVERLOADED']);
+  } finally {
+    await ex5.close();
+  }
+}, 30_000);
