@@ -140,6 +140,8 @@ export class SessionGateway {
       idleTimeout: 0, // our own heartbeats (FIX HeartBtInt) watch the line
       maxBackpressure: SESSION_LIMITS.maxBufferedBytes * 2,
       open: (ws) => {
+        // an upgrade on a kept-alive connection after the stop began: nothing would ever close it
+        if (!this.running) return ws.end(1001, 'the exchange is stopping');
         const s = new Session(ws);
         ws.getUserData().session = s;
         this.all.add(s);

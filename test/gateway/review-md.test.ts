@@ -128,7 +128,7 @@ test('stop: a stream, an upgrade or a market-data request that comes on a kept-a
   const ex2 = await startTestExchange();
   try {
     const s2 = await newSymbol(ex2, 'W');
-    const conns = [new KeptAlive(ex2.port), new KeptAlive(ex2.port), new KeptAlive(ex2.port)];
+    const conns = [new KeptAlive(ex2.port), new KeptAlive(ex2.port), new KeptAlive(ex2.port), new KeptAlive(ex2.port)];
     for (const c of conns) c.get('/healthz');
     await until(() => conns.every((c) => c.text.includes('\r\n\r\n')));
     for (const c of conns) c.text = '';
@@ -142,15 +142,19 @@ test('stop: a stream, an upgrade or a market-data request that comes on a kept-a
     conns[0]!.get(`/v1/stream?symbols=${s2}&channels=l1`);
     conns[1]!.get('/v1/md', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n');
     conns[2]!.get(`/v1/marketdata/ticker?symbol=${s2}`);
+    // the order-entry WebSocket likewise (a session opened now would never be closed)
+    conns[3]!.get('/v1/ws', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n');
     const done = await Promise.race([stopping.then(() => 'stopped'), sleep(8_000).then(() => 'hung')]);
     const ms = performance.now() - t0;
     const openClosed = open.closed;
+    const sessionClosed = conns[3]!.closed;
     for (const c of [...conns, open]) c.sock.destroy();
     expect(done).toBe('stopped');
     expect(openClosed, 'the stream open at the stop was closed').toBe(true);
     expect(ms).toBeLessThan(8_000);
     expect(ex2.logs.filter((l) => l.includes('still has connections'))).toEqual([]);
-    for (const c of conns) expect(c.text.slice(0, 12)).toBe('HTTP/1.1 503');
+    for (const c of conns.slice(0, 3)) expect(c.text.slice(0, 12)).toBe('HTTP/1.1 503');
+    expect(sessionClosed, 'the session opened after the stop began was closed').toBe(true);
   } finally {
     await ex2.close();
   }
