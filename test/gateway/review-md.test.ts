@@ -19,7 +19,7 @@ import { BroadcastRing } from '../../src/ring/broadcastRing.js';
 import { OUTPUT_HEADER_FLOATS } from '../../src/sequencer/outputCodec.js';
 import { Feed, makeJournal, SMALL_RING, type Frame, type Journal } from './review-frames.js';
 import { newAccount, newSymbol, order, type Acct } from './rest-helpers.js';
-import { call, startTestExchange, until, type TestExchange } from './server.js';
+import { startTestExchange, until, type TestExchange } from './server.js';
 
 let ex: TestExchange;
 let sym = '';
