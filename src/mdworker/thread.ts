@@ -187,7 +187,13 @@ async function main(): Promise<void> {
       try {
         onRequest(gateway, port, r);
       } catch (e) {
-        port.postMessage({ id: r.id, status: 500, code: Code.INVALID_REQUEST, message: `market data: ${(e as Error).message}` } satisfies MdReply);
+        const message = `market data: ${(e as Error).message}`;
+        log(`${message} (answering ${r.what} ${r.channel} ${r.symbol})`);
+        // a subscription waits for its answer on the ring, a REST request on the port
+        if (r.what === 'subscribe') {
+          ring.write(MdKind.SNAPSHOT, `${r.channel}:${r.symbol}`, -1, encode({ type: 'error', code: 'INTERNAL', channel: r.channel, symbol: r.symbol, message }), gateway, r.id);
+          written++;
+        } else if (r.what !== 'unsubscribe') port.postMessage({ id: r.id, status: 500, code: Code.INVALID_REQUEST, message } satisfies MdReply);
       }
       if (written > 0) {
         ring.publish();

@@ -69,8 +69,11 @@ export class ReportService {
 
   /** Runs `q` once the database holds `minSeq` (or after FRESH_WAIT_MS: the answer says how far it goes). */
   async query(q: ReportQuery, minSeq: number): Promise<ReportResult> {
-    if (!(await this.ready) || this.failed) return { ok: false, message: 'the report database is not available', unavailable: true };
     const until = performance.now() + FRESH_WAIT_MS;
+    // a long catch-up at start-up: answer 503 after the same bounded wait rather than hang
+    const ready = await Promise.race([this.ready, new Promise<null>((r) => setTimeout(() => r(null), FRESH_WAIT_MS).unref())]);
+    if (ready === null) return { ok: false, message: 'the report database is catching up with the journal: retry shortly', unavailable: true };
+    if (!ready || this.failed) return { ok: false, message: 'the report database is not available', unavailable: true };
     while (this.seq < minSeq && performance.now() < until) await new Promise((r) => setTimeout(r, 2));
     const seq = this.seq;
     try {
