@@ -27,6 +27,7 @@ import { tuneV8ForEngine } from '../../src/platform/v8.js';
 import { executions, openReportsReadonly } from '../../src/reports/queries.js';
 import { DEFAULT_BATCH_EVENTS, ReportWriter } from '../../src/reports/writer.js';
 import { fmtInt, table } from './stats.js';
+import { mulberry32 } from './workload.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -65,17 +66,7 @@ const path = join(dir, 'reports.sqlite');
 
 // ------------------------------------------------------------------ workload
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const engine = new Engine({ initialOrderCapacity: 1 << 16, defaultMaxOpenOrders: 1_000_000 });
 let seq = 0;
