@@ -120,8 +120,10 @@ async function main(): Promise<void> {
     // a command with no events (a clock tick that changed nothing) has no frame: once the ring is
     // read to its end, the database holds every released command, and says so (a query waits for it)
     if (n === 0 && !lapped && !partial && released > writer.lastSeq) writer.apply([], released);
-    // a transaction never ends inside a command (the writer refuses): not while its parts are still coming
-    if (!partial && (n === 0 || performance.now() - lastFlushMs >= FLUSH_MS)) flush();
+    // one transaction at most every FLUSH_MS (committing whenever the ring was momentarily empty
+    // made ~1,000 commits a second at 1,000 orders/s: 20% of a core and a p99 of 100 ms on the
+    // order path); never inside a command (the writer refuses): not while its parts are still coming
+    if (!partial && performance.now() - lastFlushMs >= FLUSH_MS) flush();
     if (n > 0) await new Promise((r) => setImmediate(r));
     else await frames.waitAsync(FLUSH_MS);
   }
