@@ -16,7 +16,8 @@ import type { SymbolConfig } from '../engine/commands.js';
 import { MarketState } from '../marketdata/marketState.js';
 import { CHANNELS, RESOLUTIONS, type Channel, type MdUpdate, type Resolution } from '../marketdata/types.js';
 import { EVENT_CONSUMER } from '../gateway/eventFeed.js';
-import { EventFrames, type EventFrame } from '../sequencer/eventFrames.js';
+import { EventFrames, type RecordFrame } from '../sequencer/eventFrames.js';
+import { Ev, EVENT_FIELDS, EVENT_LENGTH } from '../engine/events.js';
 import { MdKind, MdRingWriter } from './mdRing.js';
 import { seedMarketState } from './seed.js';
 import { encode, Grid, type Message } from './wire.js';
@@ -80,16 +81,32 @@ function seed(toSeq: number): { snapshotSeq: number; replayed: number } {
   return s;
 }
 
-function onFrame(f: EventFrame): void {
+const SYMBOL_IDX = 3 + EVENT_FIELDS[Ev.SYMBOL]!.indexOf('symbolIdx');
+const SYMBOL_CONFIG = 3 + EVENT_FIELDS[Ev.SYMBOL]!.indexOf('configStr');
+
+/** the tick and lot sizes of symbols added or changed in these records (admin commands: rare) */
+function learnSymbols(buf: Float64Array, len: number, strings: readonly string[]): void {
+  for (let i = 0; i < len; ) {
+    const type = buf[i]!;
+    if (type === Ev.SYMBOL && buf[i + SYMBOL_CONFIG]! >= 0) grid.set(buf[i + SYMBOL_IDX]!, JSON.parse(strings[buf[i + SYMBOL_CONFIG]!]!) as SymbolConfig);
+    const n = EVENT_LENGTH[type];
+    if (n === undefined) return; // the state says what is wrong with it
+    i += n;
+  }
+}
+
+/** a frame's records are read in place (no object per event: this thread follows every command) */
+function onFrame(f: RecordFrame): void {
   if (rebuild) {
     rebuild = false;
     // the frame after a lap may be a later part of a command: the rebuild takes the whole of it from the journal
     reseed(f.seq, 'fell a whole event ring behind');
   }
   if (f.seq <= seededSeq) return;
-  for (const e of f.events) if (e.event === 'symbol' && typeof e.config === 'string') grid.set(e.symbolIdx as number, JSON.parse(e.config) as SymbolConfig);
+  const { buf, len, strings } = f.log;
   try {
-    state.apply(f.events, f.more);
+    learnSymbols(buf, len, strings);
+    state.applyRecords(buf, 0, len, strings, f.more);
   } catch (e) {
     // an event that does not fit the book: never serve a wrong book, rebuild it from the journal
     reseed(f.seq, `state error: ${(e as Error).message}`);
@@ -175,7 +192,7 @@ function rest(r: MdRequest): MdReply {
 const onLapped = () => (rebuild = true);
 
 function drain(): void {
-  while (frames.poll(onFrame, onLapped, 512) > 0);
+  while (frames.pollRecords(onFrame, onLapped, 512) > 0);
 }
 
 async function main(): Promise<void> {
@@ -202,7 +219,7 @@ async function main(): Promise<void> {
     }),
   );
   while (running) {
-    const n = frames.poll(onFrame, onLapped, 512);
+    const n = frames.pollRecords(onFrame, onLapped, 512);
     if (written > 0) {
       ring.publish();
       written = 0;

@@ -7,7 +7,8 @@
  */
 import type { DecodedEvent } from '../engine/events.js';
 import { BroadcastRing, type BroadcastReader, EMPTY, LAPPED } from '../ring/broadcastRing.js';
-import { decodeOutput } from './outputCodec.js';
+import { EventLog } from '../engine/events.js';
+import { copyOutput, decodeOutput } from './outputCodec.js';
 
 export interface EventFrame {
   /** the command's journal seq */
@@ -20,7 +21,16 @@ export interface EventFrame {
   more: boolean;
 }
 
+export interface RecordFrame {
+  seq: number;
+  tsUs: number;
+  more: boolean;
+  /** the frame's event records and strings (reused: read them during the call) */
+  log: EventLog;
+}
+
 export class EventFrames {
+  private readonly records = new EventLog(1 << 10);
   private readonly reader: BroadcastReader;
   private readonly v: BroadcastRing['v'];
   laps = 0;
@@ -39,16 +49,31 @@ export class EventFrames {
    * were lost after `lastSeq` (the reader has skipped to the producer's position). Returns frames read.
    */
   poll(onFrame: (f: EventFrame) => void, onLapped: (lastSeq: number) => void, maxFrames = 1024): number {
+    return this.pollWith((at, bytes) => {
+      const out = decodeOutput(this.v, at, bytes);
+      return { seq: out.seq, tsUs: out.tsUs, events: out.events, more: out.more };
+    }, onFrame, onLapped, maxFrames);
+  }
+
+  /**
+   * `poll`, the frame's event records copied into one reused EventLog instead of an object per
+   * event (the market-data worker reads them in place); valid during the call only.
+   */
+  pollRecords(onFrame: (f: RecordFrame) => void, onLapped: (lastSeq: number) => void, maxFrames = 1024): number {
+    const log = this.records;
+    return this.pollWith((at, bytes) => ({ ...copyOutput(this.v, at, bytes, log), log }), onFrame, onLapped, maxFrames);
+  }
+
+  private pollWith<F extends { seq: number }>(read: (at: number, bytes: number) => F, onFrame: (f: F) => void, onLapped: (lastSeq: number) => void, maxFrames: number): number {
     const r = this.reader;
     let n = 0;
     while (n < maxFrames) {
       const at = r.next();
       if (at === EMPTY) break;
-      let frame: EventFrame | null = null;
+      let frame: F | null = null;
       if (at !== LAPPED) {
         try {
-          const out = decodeOutput(this.v, at, r.payloadBytes);
-          frame = { seq: out.seq, tsUs: out.tsUs, events: out.events, more: out.more };
+          frame = read(at, r.payloadBytes);
         } catch {
           frame = null; // lengths read from a frame being overwritten: a lap, told below
         }

@@ -290,21 +290,30 @@ export function decodeAnswerText(v: RingViews, at: number): string {
 
 /** Reads a frame written by `writeOutput` (bytes is the payload length). */
 export function decodeOutput(v: RingViews, at: number, bytes: number): Output {
+  const head = copyOutput(v, at, bytes, scratch);
+  return { ...head, events: decodeEvents(scratch) };
+}
+
+/**
+ * Copies a frame's event records and strings into `into` (cleared first) without making an object
+ * per event (consumers that read records in place: the market-data worker); returns its header.
+ */
+export function copyOutput(v: RingViews, at: number, bytes: number, into: EventLog): Omit<Output, 'events'> {
   const f = v.f64;
   const o = at >> 3;
   const n = f[o + 3]!;
   const stringCount = f[o + 4]!;
   if ((OUTPUT_HEADER_FLOATS + n) * 8 > bytes) throw new Error('output frame shorter than its event records');
-  scratch.clear();
-  while (scratch.buf.length < n) scratch.buf = new Float64Array(scratch.buf.length * 2);
-  scratch.buf.set(f.subarray(o + OUTPUT_HEADER_FLOATS, o + OUTPUT_HEADER_FLOATS + n));
-  scratch.len = n;
+  into.clear();
+  while (into.buf.length < n) into.buf = new Float64Array(into.buf.length * 2);
+  into.buf.set(f.subarray(o + OUTPUT_HEADER_FLOATS, o + OUTPUT_HEADER_FLOATS + n));
+  into.len = n;
   const buf = bufferOf(v);
   let p = at + (OUTPUT_HEADER_FLOATS + n) * 8;
   for (let i = 0; i < stringCount; i++) {
     const len = buf.readUInt16LE(p);
-    scratch.strings.push(buf.toString('utf8', p + 2, p + 2 + len));
+    into.strings.push(buf.toString('utf8', p + 2, p + 2 + len));
     p += 2 + len;
   }
-  return { seq: f[o]!, tsUs: f[o + 1]!, code: f[o + 2]!, source: f[o + 5]!, more: (f[o + 6]! & OUTPUT_MORE) !== 0, events: decodeEvents(scratch) };
+  return { seq: f[o]!, tsUs: f[o + 1]!, code: f[o + 2]!, source: f[o + 5]!, more: (f[o + 6]! & OUTPUT_MORE) !== 0 };
 }
