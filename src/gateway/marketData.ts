@@ -26,6 +26,12 @@ export const MD_LIMITS = {
   /** a REST snapshot not answered in this time is a 504 */
   requestTimeoutMs: 10_000,
   sseHeartbeatSeconds: 15,
+  /**
+   * snapshot requests (subscribed pairs) a connection may make per second, and at once: every one
+   * is a frame on the ring all gateways share, so subscribe churn must not lap them
+   */
+  snapshotsPerSecond: 50,
+  snapshotBurst: 400,
 };
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
@@ -40,6 +46,9 @@ interface MdConn {
    */
   subs: Map<string, number>;
   closed: boolean;
+  /** snapshot requests this connection may still make now (a token bucket, MD_LIMITS) */
+  tokens: number;
+  tokensAtMs: number;
 }
 
 interface SseClient {
@@ -93,7 +102,7 @@ export class MarketDataGateway {
       upgrade: (res, req, context) => {
         if (!this.running) return this.refuse(res);
         const format: Format = new URLSearchParams(req.getQuery() ?? '').get('format') === 'json' ? 'json' : 'msgpack';
-        res.upgrade<MdConn>({ format, subs: new Map(), closed: false }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+        res.upgrade<MdConn>({ format, subs: new Map(), closed: false, tokens: MD_LIMITS.snapshotBurst, tokensAtMs: performance.now() }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
       },
       open: (ws) => {
         this.conns.add(ws);
@@ -159,6 +168,12 @@ export class MarketDataGateway {
       return this.send(ws, { type: 'unsubscribed', channels: chs, symbols: syms });
     }
     if (c.subs.size + chs.length * syms.length > MD_LIMITS.maxSubscriptions) return this.error(ws, 'INVALID_REQUEST', `at most ${MD_LIMITS.maxSubscriptions} subscriptions a connection`);
+    const asked = chs.length * syms.length;
+    const now = performance.now();
+    c.tokens = Math.min(MD_LIMITS.snapshotBurst, c.tokens + ((now - c.tokensAtMs) * MD_LIMITS.snapshotsPerSecond) / 1000);
+    c.tokensAtMs = now;
+    if (c.tokens < asked) return this.error(ws, 'RATE_LIMITED', `at most ${MD_LIMITS.snapshotsPerSecond} subscriptions a second (each is a snapshot): slow down`);
+    c.tokens -= asked;
     this.send(ws, { type: 'subscribed', channels: chs, symbols: syms });
     for (const ch of chs)
       for (const sym of syms) {

@@ -294,6 +294,22 @@ test('unsubscribe and subscribe again: a fresh snapshot, in step with the book; 
   flip.close();
 });
 
+test('subscribe churn is rate limited (each subscription is a snapshot on the ring all gateways share)', async () => {
+  const s = new Subscriber(ex.url, 'json');
+  const all = ['l1', 'l2', 'l3', 'trades', 'candles:1m', 'candles:5m', 'candles:15m', 'candles:1h', 'candles:1d'];
+  for (let i = 0; i < 60; i++) {
+    await s.send({ type: 'subscribe', channels: all, symbols: [sym] });
+    await s.send({ type: 'unsubscribe', channels: all, symbols: [sym] });
+  }
+  await until(() => s.msgs.filter((m) => m.type === 'unsubscribed').length === 60);
+  const limited = s.msgs.filter((m) => m.type === 'error' && m.code === 'RATE_LIMITED').length;
+  const taken = s.msgs.filter((m) => m.type === 'subscribed').length;
+  expect(limited).toBeGreaterThan(0);
+  expect(taken + limited).toBe(60);
+  expect(taken * all.length).toBeLessThanOrEqual(400 + 60); // the burst, and what refilled meanwhile
+  s.close();
+});
+
 test('bad subscriptions are answered with errors and change nothing', async () => {
   const s = new Subscriber(ex.url, 'msgpack');
   await s.send({ type: 'subscribe', channels: ['l7'], symbols: [sym] });
