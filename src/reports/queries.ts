@@ -17,7 +17,7 @@
  * QueryError: the gateway answers it 400 INVALID_REQUEST.
  */
 import Database from 'better-sqlite3';
-import { RESOLUTION_MS, type Resolution } from '../marketdata/types.js';
+import { RESOLUTION_MS, type Candle, type Resolution } from '../marketdata/types.js';
 import { readMeta } from './schema.js';
 
 export const DEFAULT_LIMIT = 100;
@@ -89,18 +89,8 @@ export interface TradeRow {
   tsUs: number;
 }
 
-export interface CandleRow {
-  /** open time, ms since the epoch, UTC */
-  t: number;
-  o: number;
-  h: number;
-  l: number;
-  c: number;
-  v: number;
-  n: number;
-  /** the database has seen engine time at or past the candle's end: it will not change */
-  closed: boolean;
-}
+/** a candle as market data has it (`closed`: the database has seen engine time at or past its end) */
+export type CandleRow = Candle;
 
 export interface Page<T> {
   rows: T[];
