@@ -35,6 +35,8 @@ bench: build
 	# market data and reports (issue 5): 1,000 subscribers at a low order rate (with / without them), the report writer
 	node dist/tools/load/md-load.js --subscribers 1000 --rate 100 --duration 5 --json-only
 	node dist/tools/bench/report-bench.js --quick
+	# bare SQLite with the writer's settings and row shapes, nothing else: the writer's ceiling here
+	node dist/tools/bench/sqlite-ceiling.js --quick
 
 # autocannon against POST /v1/order (tools/load/rest-load.ts): starts its own server unless
 # LOADTEST_ARGS has --url; e.g. make loadtest LOADTEST_ARGS="--duration 30 --connections 100 --gateways 2"

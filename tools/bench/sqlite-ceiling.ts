@@ -1,0 +1,170 @@
+/**
+ * The speed of light of SQLite on this machine, for the report writer's target (issue 5: "the
+ * report writer keeps up with 200,000 fills/s"). The same settings as the live writer
+ * (configureWriter: WAL, synchronous=NORMAL, 64 MiB cache), the same 64-row INSERTs, the same
+ * 13-column fill row and 9-column trade row, but nothing else: no engine, no events to read, no
+ * ledger, no orders, rows generated before the clock starts. Three parts, one after the other,
+ * each into a fresh file:
+ *
+ *   append   fill rows into a rowid table (no index: the cheapest row SQLite can take)
+ *   account  fill rows into a table clustered by (accountId, tsUs, fillId), 1,000 accounts, each
+ *            batch sorted by that key (what GET /v1/execution needs: one account's fills together)
+ *   runs     `minimal` with the fills appended (batch sorted by account) and a table of one row per
+ *            (account, batch) saying which ids hold that account's fills: the account index paid
+ *            per batch instead of per fill
+ *   minimal  per trade 2 fill rows (clustered by account) + 1 trade row (clustered by symbol and
+ *            time): the least a report database that answers /v1/execution and trade history
+ *            must write, with no ledger and no orders
+ *
+ * `minimal` is today's layout with nothing but fills and trades; `runs` the cheapest layout found
+ * that still answers one account's fills by a range read. The report writer (report-bench) writes
+ * more than either (ledger, orders) and must also read the events.
+ *
+ *   node dist/tools/bench/sqlite-ceiling.js [--fills N] [--batch N] [--quick]
+ *
+ * One human line and one JSON line {"bench":"sqlite.ceiling", part, rowsPerSec, fillsPerSec} per
+ * part. Files under $BENCH_DIR (default journal/, the data disk), removed after.
+ */
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { configureWriter } from '../../src/reports/schema.js';
+import { fmtInt } from './stats.js';
+import { mulberry32 } from './workload.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+function opt(name: string, dflt: number): number {
+  const i = argv.indexOf(name);
+  if (i < 0) return dflt;
+  const v = Number(argv[i + 1]);
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`);
+  return v;
+}
+const FILLS = opt('--fills', quick ? 200_000 : 1_000_000);
+/** fills per transaction: the live writer commits at most every 20 ms (4,000 fills at 200k/s) or 50,000 events */
+const BATCH = opt('--batch', 10_000);
+const ACCOUNTS = 1_000;
+const CHUNK_ROWS = 64;
+const FILL_WIDTH = 13;
+const TRADE_WIDTH = 9;
+
+const BASE_DIR = process.env.BENCH_DIR ?? 'journal';
+mkdirSync(BASE_DIR, { recursive: true });
+const dir = mkdtempSync(join(BASE_DIR, 'sqlite-ceiling-'));
+
+const cols = (n: number) => Array.from({ length: n }, (_, i) => `c${i}`);
+const intCols = (n: number) => cols(n).map((c) => `${c} INTEGER NOT NULL`).join(', ');
+const TABLES = {
+  append: `CREATE TABLE fills (id INTEGER PRIMARY KEY, ${intCols(FILL_WIDTH)}) STRICT`,
+  // c0 account, c1 time, c2 fillId: fills' real clustered key
+  account: `CREATE TABLE fills (${intCols(FILL_WIDTH)}, PRIMARY KEY (c0, c1, c2)) STRICT, WITHOUT ROWID`,
+  // c0 symbol, c1 time, c2 tradeId: trades' real clustered key
+  // one row per (account, batch): account, last time, first and last id of its fills in the append-only table
+  runs: `CREATE TABLE runs (${intCols(4)}, PRIMARY KEY (c0, c1, c2)) STRICT, WITHOUT ROWID`,
+  trades: `CREATE TABLE trades (${intCols(TRADE_WIDTH)}, PRIMARY KEY (c0, c1, c2)) STRICT, WITHOUT ROWID`,
+};
+
+class Inserter {
+  private readonly chunk: Database.Statement;
+  private readonly one: Database.Statement;
+  constructor(
+    db: Database.Database,
+    table: string,
+    private readonly width: number,
+  ) {
+    const row = `(${cols(width).map(() => '?').join(',')})`;
+    const head = `INSERT INTO ${table} (${cols(width).join(',')}) VALUES `;
+    this.chunk = db.prepare(head + new Array<string>(CHUNK_ROWS).fill(row).join(','));
+    this.one = db.prepare(head + row);
+  }
+  /** rows: flat, `width` values each */
+  run(rows: number[]): void {
+    const full = CHUNK_ROWS * this.width;
+    let at = 0;
+    for (; at + full <= rows.length; at += full) this.chunk.run(rows.slice(at, at + full));
+    for (; at < rows.length; at += this.width) this.one.run(rows.slice(at, at + this.width));
+  }
+}
+
+type Part = 'append' | 'account' | 'minimal' | 'runs';
+
+/** One batch of fill rows (and trade rows for `minimal`) as the writer would have them, made before timing. */
+function makeBatch(part: Part, firstFill: number, n: number, rand: () => number): { fills: number[]; trades: number[] } {
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const fillId = firstFill + i;
+    const tsUs = 1_700_000_000_000_000 + fillId * 10;
+    const r = [Math.floor(rand() * ACCOUNTS) + 1, tsUs, fillId, fillId >> 1, fillId * 3, 1, fillId & 1, 18_925 + (fillId % 100), 1 + (fillId % 10), 1 + (fillId & 1), fillId % 7, 1, fillId];
+    rows.push(r);
+  }
+  if (part !== 'append') rows.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!);
+  const fills = rows.flat();
+  const trades: number[] = [];
+  if (part === 'minimal' || part === 'runs') {
+    for (let f = firstFill; f < firstFill + n; f += 2) {
+      const tradeId = f >> 1;
+      trades.push(1, 1_700_000_000_000_000 + f * 10, tradeId, 18_925 + (f % 100), 1 + (f % 10), 1 + (f & 1), f * 3, f * 3 + 3, f);
+    }
+  }
+  return { fills, trades };
+}
+
+function runPart(part: Part): { part: Part; rows: number; seconds: number; fileMB: number } {
+  const path = join(dir, `${part}.sqlite`);
+  const db = new Database(path);
+  configureWriter(db);
+  db.exec(part === 'append' || part === 'runs' ? TABLES.append : TABLES.account);
+  if (part === 'minimal' || part === 'runs') db.exec(TABLES.trades);
+  if (part === 'runs') db.exec(TABLES.runs);
+  const fillIns = new Inserter(db, 'fills', FILL_WIDTH);
+  const tradeIns = part === 'minimal' || part === 'runs' ? new Inserter(db, 'trades', TRADE_WIDTH) : null;
+  const runIns = part === 'runs' ? new Inserter(db, 'runs', 4) : null;
+  let nextId = 1;
+  const write = db.transaction((fills: number[], trades: number[]) => {
+    fillIns.run(fills);
+    if (tradeIns !== null) tradeIns.run(trades);
+    if (runIns !== null) {
+      // the batch is sorted by account, so each account's rows got consecutive ids
+      const runs: number[] = [];
+      for (let at = 0; at < fills.length; ) {
+        let end = at;
+        while (end < fills.length && fills[end] === fills[at]) end += FILL_WIDTH;
+        runs.push(fills[at]!, fills[end - FILL_WIDTH + 1]!, nextId + at / FILL_WIDTH, nextId + end / FILL_WIDTH - 1);
+        at = end;
+      }
+      nextId += fills.length / FILL_WIDTH;
+      runIns.run(runs);
+    }
+  });
+  const rand = mulberry32(7);
+  let ns = 0n;
+  let rows = 0;
+  for (let done = 0; done < FILLS; done += BATCH) {
+    const n = Math.min(BATCH, FILLS - done);
+    const batch = makeBatch(part, done, n, rand);
+    const t0 = process.hrtime.bigint();
+    write(batch.fills, batch.trades);
+    ns += process.hrtime.bigint() - t0;
+    rows += n + batch.trades.length / TRADE_WIDTH;
+  }
+  db.close();
+  const fileMB = statSync(path).size / 1e6;
+  return { part, rows, seconds: Number(ns) / 1e9, fileMB };
+}
+
+try {
+  const out: string[] = [];
+  for (const part of ['append', 'account', 'minimal', 'runs'] as const) {
+    const r = runPart(part);
+    const rowsPerSec = r.rows / r.seconds;
+    const fillsPerSec = FILLS / r.seconds;
+    console.log(
+      `sqlite ceiling ${part.padEnd(8)} ${fmtInt(FILLS)} fills, ${fmtInt(r.rows)} rows in ${r.seconds.toFixed(2)} s: ${fmtInt(rowsPerSec)} rows/s = ${fmtInt(fillsPerSec)} fills/s (${r.fileMB.toFixed(0)} MB)`,
+    );
+    out.push(JSON.stringify({ bench: 'sqlite.ceiling', part, fills: FILLS, batchFills: BATCH, rows: r.rows, seconds: +r.seconds.toFixed(3), rowsPerSec: Math.round(rowsPerSec), fillsPerSec: Math.round(fillsPerSec), fileMB: +r.fileMB.toFixed(1) }));
+  }
+  for (const line of out) console.log(line);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
