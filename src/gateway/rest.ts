@@ -16,7 +16,7 @@ import type { Directory, SymbolInfo } from './directory.js';
 import { ApiError } from './errors.js';
 import type { Answer, Request, Router } from './http.js';
 import { JsonError, JsonNumber, parseJson, type JsonValue } from './json.js';
-import { asObject, cancelCommand, clOrdIdField, codeName, isoUs, orderFromReports, orderFromView, parseNewOrder, parseOrderId, parseReplace } from './orders.js';
+import { asObject, cancelCommand, clOrdIdField, codeName, isoUs, orderFromReports, orderFromView, parseNewOrder, parseOrderId, parseReplace, type OrderObject } from './orders.js';
 import type { Query } from '../sequencer/queries.js';
 import type { MarketDataGateway } from './marketData.js';
 import type { MdRequest } from '../mdworker/requests.js';
@@ -88,6 +88,8 @@ export function registerRest(router: Router, ctx: RestContext): void {
 
   const cancel = async (accountId: number, orderId: number | undefined, clOrdId: string | undefined): Promise<Answer> => {
     const r = await command(cancelCommand(accountId, orderId, clOrdId));
+    if (r.code === Code.NOT_FOUND && orderId !== undefined && (await closedOrder(accountId, orderId)) !== null)
+      throw new ApiError(Code.TOO_LATE_TO_CANCEL, 'the order is already final');
     if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r));
     const target = orderId ?? newestOrderId(r.events);
     // the order may be of a symbol this thread has not loaded yet (placed through another gateway thread, or before a restart)
@@ -117,6 +119,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
     const raw = body(req);
     // the symbol's grid reads the new qty / price: ask the order's symbol first (it never changes)
     const found = await query({ q: 'order', accountId, orderId });
+    if (found.code !== Code.OK && (await closedOrder(accountId, orderId)) !== null) throw new ApiError(Code.TOO_LATE_TO_CANCEL, 'the order is already final');
     if (found.code !== Code.OK) throw new ApiError(found.code, 'order not found');
     const sym = await directory.findSymbol((JSON.parse(found.json) as OrderView).symbol);
     if (sym === undefined) throw new Error('order of an unknown symbol');
@@ -135,8 +138,12 @@ export function registerRest(router: Router, ctx: RestContext): void {
     return { status: 200, body: { canceled: canceled.length, orderIds: canceled, seq: r.seq } };
   });
 
-  const getOrder = async (accountId: number, q: Query): Promise<Answer> => {
+  const getOrder = async (accountId: number, q: Query & { q: 'order' }): Promise<Answer> => {
     const r = await query(q);
+    if (r.code !== Code.OK && q.orderId !== undefined) {
+      const row = await closedOrder(accountId, q.orderId);
+      if (row !== null) return { status: 200, body: await orderOfRow(row, directory) };
+    }
     if (r.code !== Code.OK) throw new ApiError(Code.NOT_FOUND, 'order not found');
     const view = JSON.parse(r.json) as OrderView;
     if (view.accountId !== accountId) throw new ApiError(Code.NOT_FOUND, 'order not found');
@@ -162,6 +169,12 @@ export function registerRest(router: Router, ctx: RestContext): void {
     if (!r.ok) throw 'unavailable' in r ? new ApiError('OVERLOADED', r.message) : new ApiError(Code.INVALID_REQUEST, r.message);
     return { value: r.value, seq: r.seq };
   };
+  /**
+   * An order the engine no longer holds: it forgets a final order without a clOrdId at once (and
+   * the others after the dedupe window), the report database keeps it. null: never this account's.
+   */
+  const closedOrder = async (accountId: number, orderId: number): Promise<ClosedOrder | null> =>
+    (await report({ what: 'order', accountId, orderId })).value as ClosedOrder | null;
   const pageLimit = (req: Request): number => {
     const t = req.query.get('limit');
     const limit = t === null ? 100 : /^[1-9]\d{0,3}$/.test(t) && Number(t) <= ORDERS_PAGE_MAX ? Number(t) : -1;
@@ -591,6 +604,17 @@ async function viewOfRow(r: OrderRow, dir: Directory): Promise<OrderView> {
     updatedAtUs: r.updatedAtUs,
     seq: r.seq,
   } as OrderView;
+}
+
+type ClosedOrder = OrderRow & { fills: Fill[] };
+
+/** an order of the report database as GET /v1/order shows it, with its fills */
+async function orderOfRow(row: ClosedOrder, dir: Directory): Promise<OrderObject | null> {
+  const order = orderFromView(await viewOfRow(row, dir), dir);
+  const sym = dir.symbolAt(row.symbolIdx);
+  if (order === null || sym === undefined) return order;
+  order.fills = row.fills.map((f) => ({ tradeId: f.tradeId, price: sym.tick.format(f.priceTicks), qty: sym.lot.format(f.qtyLots), liquidity: f.liquidity === 1 ? 'maker' : 'taker', ts: isoUs(f.tsUs) }));
+  return order;
 }
 
 /** a fill as GET /v1/execution shows it */

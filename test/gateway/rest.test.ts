@@ -273,13 +273,35 @@ describe('cancel, replace, mass cancel', () => {
     expect((await balances(ex, a.apiKey)).USD).toEqual({ total: '10000.00', available: '10000.00', reserved: '0.00' });
     const l2 = await call(ex.url, 'GET', `/v1/marketdata/orderBook/L2?symbol=${sym}`);
     expect(l2.body.bids).toEqual([]);
-    // An order without clOrdId is forgotten once final (the engine keeps only clOrdId orders, for
-    // dedupe), so a second cancel finds nothing: 404 NOT_FOUND, where SPEC §3 says 409
-    // TOO_LATE_TO_CANCEL (the next test: with a clOrdId it is 409). A known deviation.
+    // The engine forgets a final order without clOrdId at once (it keeps clOrdId orders, for
+    // dedupe); the report database still has it: 409 TOO_LATE_TO_CANCEL (SPEC §3), and GET shows it
     const again = await call(ex.url, 'DELETE', `/v1/order/${o.body.orderId}`, { key: a.apiKey });
-    expect([again.status, again.body.error?.code]).toEqual([404, 'NOT_FOUND']);
-    const gone = await call(ex.url, 'GET', `/v1/order/${o.body.orderId}`, { key: a.apiKey });
-    expect([gone.status, gone.body.error?.code]).toEqual([404, 'NOT_FOUND']);
+    expect([again.status, again.body.error?.code]).toEqual([409, 'TOO_LATE_TO_CANCEL']);
+    const edit = await call(ex.url, 'PATCH', `/v1/order/${o.body.orderId}`, { key: a.apiKey, body: { qty: '5' } });
+    expect([edit.status, edit.body.error?.code]).toEqual([409, 'TOO_LATE_TO_CANCEL']);
+    const kept = await call(ex.url, 'GET', `/v1/order/${o.body.orderId}`, { key: a.apiKey });
+    expect(kept.status).toBe(200);
+    expect(kept.body).toMatchObject({ orderId: o.body.orderId, status: 'canceled', qty: '10', filledQty: '0', leavesQty: '0', price: '10.00', fills: [] });
+    // still nobody else's: another account gets 404 for all three
+    const { a: other } = await market();
+    for (const [method, body] of [['GET'], ['DELETE'], ['PATCH', { qty: '5' }]] as const) {
+      const r = await call(ex.url, method, `/v1/order/${o.body.orderId}`, { key: other.apiKey, body });
+      expect([method, r.status, r.body.error?.code]).toEqual([method, 404, 'NOT_FOUND']);
+    }
+    expect((await balances(ex, a.apiKey)).USD).toEqual({ total: '10000.00', available: '10000.00', reserved: '0.00' });
+  });
+
+  test('a filled order without clOrdId: GET /v1/order/:id shows it with its fills from the report database', async () => {
+    const { sym, a, b } = await market();
+    const ask = await order(ex, b.apiKey, limit(sym, 'sell', '3', '20.00'));
+    const bid = await order(ex, a.apiKey, limit(sym, 'buy', '3', '20.00'));
+    expect(bid.body).toMatchObject({ status: 'filled', filledQty: '3' });
+    const got = await call(ex.url, 'GET', `/v1/order/${ask.body.orderId}`, { key: b.apiKey });
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ orderId: ask.body.orderId, status: 'filled', filledQty: '3', leavesQty: '0', avgPx: bid.body.avgPx });
+    expect(got.body.fills).toEqual([{ tradeId: bid.body.fills[0].tradeId, price: '20.00', qty: '3', liquidity: 'maker', ts: bid.body.fills[0].ts }]);
+    const late = await call(ex.url, 'DELETE', `/v1/order/${ask.body.orderId}`, { key: b.apiKey });
+    expect([late.status, late.body.error?.code]).toEqual([409, 'TOO_LATE_TO_CANCEL']);
   });
 
   test('DELETE /v1/order?clOrdId= cancels; cancelling it again or a filled order is 409 TOO_LATE_TO_CANCEL', async () => {
