@@ -32,6 +32,8 @@ export interface GatewayThreadData {
   /** the market-data ring (this thread reads it as consumer `index`) and its port to the market-data worker */
   mdSab: SharedArrayBuffer;
   mdPort: MessagePort;
+  /** whether the market-data worker is running when this thread starts (src/server/marketData.ts) */
+  mdAvailability: 'up' | 'down' | 'gaveUp';
   controlSab: SharedArrayBuffer;
   metricsSab: SharedArrayBuffer;
   adminTokenHashHex: string;
@@ -42,7 +44,13 @@ export interface GatewayThreadData {
 }
 
 /** Messages between a gateway thread and the main thread. */
-export type ToGateway = { type: 'stop' } | { type: 'reply'; id: number; value: unknown };
+export type ToGateway =
+  | { type: 'stop' }
+  | { type: 'reply'; id: number; value: unknown }
+  // the market-data worker failed / was restarted (a new ring and port) / is no longer restarted
+  | { type: 'mdDown' }
+  | { type: 'mdUp'; mdSab: SharedArrayBuffer; mdPort: MessagePort }
+  | { type: 'mdGaveUp' };
 export type FromGateway =
   | { type: 'listening'; port: number; binary: string }
   | { type: 'listenFailed'; message: string }
@@ -108,7 +116,7 @@ const router = new Router(app, {
 });
 const keys = new KeyCache(dispatcher);
 const sessions = new SessionGateway(app, data.eventsSab, EVENT_CONSUMER.FIRST_GATEWAY + data.index, dispatcher, directory, keys, { range: (accountId, from) => ask<StoredRange>('range', { accountId, from }) }, log, (n) => metrics.setSessions(n));
-const marketData = new MarketDataGateway(app, data.mdSab, data.index, data.index, data.mdPort, log);
+const marketData = new MarketDataGateway(app, data.mdSab, data.index, data.index, data.mdPort, log, data.mdAvailability);
 registerRest(router, {
   marketData,
   dispatcher,
@@ -136,6 +144,9 @@ port.on('message', (m: ToGateway) => {
     return;
   }
   if (m.type === 'stop') void stop();
+  else if (m.type === 'mdDown') marketData.workerDown();
+  else if (m.type === 'mdUp') marketData.workerUp(m.mdSab, m.mdPort);
+  else if (m.type === 'mdGaveUp') marketData.workerGaveUp();
 });
 
 /**

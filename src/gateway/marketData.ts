@@ -8,6 +8,12 @@
  * Nothing here can slow another subscriber or the exchange: a WebSocket subscriber with more than
  * 4 MiB unsent is closed (4008), an SSE stream likewise; a thread that falls a whole ring behind
  * closes its subscribers (4009: reconnect and subscribe again).
+ *
+ * The market-data worker is supervised (src/server/marketData.ts). When it fails, this thread
+ * stops reading its ring, sends `reset` to every WebSocket subscriber and ends SSE streams;
+ * subscriptions made meanwhile wait (bounded by the per-connection limits) and are asked of the
+ * restarted worker, on its new ring and port, once it is ready. REST market data answers 503
+ * meanwhile. If the host gives up on it, subscribers are closed with 4011.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { Packr, Unpackr } from 'msgpackr';
@@ -61,17 +67,27 @@ interface SseClient {
 
 /** who waits for a subscription snapshot */
 type Waiter = { ws: WebSocket<MdConn> } | { sse: SseClient };
+/** a snapshot request waiting for its frame (kept whole: a restarted worker is asked again) */
+type Waiting = Waiter & { topic: string; channel: string; symbol: string; format: Format };
+
+/** close code of market-data connections when the worker failed for good (docs/market-data.md) */
+export const MD_UNAVAILABLE_CLOSE = 4011;
 
 const prefix = (f: Format) => (f === 'msgpack' ? 'b|' : 'j|');
 const STOPPING: MdReply = { id: 0, status: 503, message: 'the exchange is stopping' };
+const RESTARTING: MdReply = { id: 0, status: 503, message: 'market data is restarting: retry shortly' };
+const UNAVAILABLE: MdReply = { id: 0, status: 503, message: 'market data is not available (its worker failed repeatedly)' };
 
 export class MarketDataGateway {
-  private readonly ring: MdRingReader;
+  /** the current worker's ring (null while it is down) */
+  private ring: MdRingReader | null;
+  private port: MessagePort;
+  private availability: 'up' | 'down' | 'gaveUp';
   private readonly conns = new Set<WebSocket<MdConn>>();
   private readonly sse = new Set<SseClient>();
   /** SSE clients by topic (uWS pub/sub is for WebSockets only) */
   private readonly sseByTopic = new Map<string, Set<SseClient>>();
-  private readonly waiting = new Map<number, Waiter & { topic: string }>();
+  private readonly waiting = new Map<number, Waiting>();
   private readonly answers = new Map<number, (r: MdReply) => void>();
   /** the last update seq seen per topic (heartbeats) */
   private readonly lastSeq = new Map<string, number>();
@@ -83,16 +99,16 @@ export class MarketDataGateway {
   constructor(
     private readonly app: TemplatedApp,
     mdSab: SharedArrayBuffer,
-    consumer: number,
+    private readonly consumer: number,
     private readonly gateway: number,
-    private readonly port: MessagePort,
+    port: MessagePort,
     private readonly log: (line: string) => void,
+    availability: 'up' | 'down' | 'gaveUp' = 'up',
   ) {
-    this.ring = new MdRingReader(mdSab, consumer);
-    port.on('message', (r: MdReply) => {
-      this.answers.get(r.id)?.(r);
-      this.answers.delete(r.id);
-    });
+    this.availability = availability;
+    this.ring = availability === 'up' ? new MdRingReader(mdSab, consumer) : null;
+    this.port = port;
+    this.listen(port);
     app.ws<MdConn>('/v1/md', {
       maxPayloadLength: MD_LIMITS.maxFrameBytes,
       idleTimeout: 0, // the server's heartbeats keep it busy; a dead peer shows as backpressure
@@ -101,6 +117,7 @@ export class MarketDataGateway {
       closeOnBackpressureLimit: 1,
       upgrade: (res, req, context) => {
         if (!this.running) return this.refuse(res);
+        if (this.availability === 'gaveUp') return this.refuse(res, UNAVAILABLE.message!);
         const format: Format = new URLSearchParams(req.getQuery() ?? '').get('format') === 'json' ? 'json' : 'msgpack';
         res.upgrade<MdConn>({ format, subs: new Map(), closed: false, tokens: MD_LIMITS.snapshotBurst, tokensAtMs: performance.now() }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
       },
@@ -120,9 +137,18 @@ export class MarketDataGateway {
     void this.pump();
   }
 
+  private listen(port: MessagePort): void {
+    port.on('message', (r: MdReply) => {
+      if (port !== this.port) return;
+      this.answers.get(r.id)?.(r);
+      this.answers.delete(r.id);
+    });
+  }
+
   /** A REST snapshot from the worker (null: no answer in time). */
   ask(r: Omit<MdRequest, 'id'>): Promise<MdReply | null> {
     if (!this.running) return Promise.resolve(STOPPING); // the port is closed: no answer would come
+    if (this.availability !== 'up') return Promise.resolve(this.availability === 'down' ? RESTARTING : UNAVAILABLE);
     const id = ++this.ids;
     return new Promise((resolve) => {
       const t = setTimeout(() => {
@@ -185,13 +211,16 @@ export class MarketDataGateway {
 
   private requestSnapshot(topic: string, channel: string, symbol: string, format: Format, w: Waiter): number {
     const id = ++this.ids;
-    this.waiting.set(id, { ...w, topic });
-    this.port.postMessage({ id, what: 'subscribe', channel, symbol, format } satisfies MdRequest);
+    this.waiting.set(id, { ...w, topic, channel, symbol, format });
+    // while the worker is down the request waits here: the restarted worker is asked (workerUp)
+    if (this.availability === 'up') this.port.postMessage({ id, what: 'subscribe', channel, symbol, format } satisfies MdRequest);
     return id;
   }
 
   /** tells the worker one subscriber less reads `topic` in `format` (it encodes only what is read) */
   private unsub(topic: string, format: Format): void {
+    // a worker that is down counted nothing the next one knows of
+    if (this.availability !== 'up') return;
     const at = topic.indexOf(':', topic.startsWith('candles:') ? 8 : 0);
     this.port.postMessage({ id: 0, what: 'unsubscribe', channel: topic.slice(0, at), symbol: topic.slice(at + 1), format } satisfies MdRequest);
   }
@@ -210,16 +239,88 @@ export class MarketDataGateway {
   // ---------------------------------------------------------------- the ring
 
   private async pump(): Promise<void> {
-    const onFrame = (f: MdFrame) => this.onFrame(f);
+    let ring: MdRingReader | null = null;
+    // frames of a ring that is no longer the current one (its worker failed) are not handed on
+    const onFrame = (f: MdFrame) => {
+      if (ring === this.ring) this.onFrame(f);
+    };
     const onLapped = () => {
+      if (ring !== this.ring) return;
       this.log(`market data: this gateway fell a whole ring behind; ${this.conns.size + this.sse.size} subscriber(s) closed`);
       this.dropAll(4009, 'market data fell behind: reconnect and subscribe again');
     };
     while (this.running) {
-      const n = this.ring.poll(onFrame, onLapped);
+      ring = this.ring;
+      if (ring === null) {
+        await new Promise((r) => setTimeout(r, 100)); // the worker is down: workerUp gives the next ring
+        continue;
+      }
+      const n = ring.poll(onFrame, onLapped);
       if (n > 0) await new Promise((r) => setImmediate(r));
-      else await this.ring.waitAsync(100);
+      else await ring.waitAsync(100);
     }
+  }
+
+  // ---------------------------------------------------------------- the worker's failures
+
+  /**
+   * The market-data worker ended: what it would have sent will never come, and the next one
+   * starts its sequences again. Every WebSocket subscriber gets `reset` (subscriptions end; new
+   * ones wait for the next worker), SSE streams end (the browser reconnects), REST answers 503.
+   */
+  workerDown(): void {
+    if (this.availability !== 'up') return;
+    this.availability = 'down';
+    this.ring = null;
+    this.lastSeq.clear();
+    this.failAnswers(RESTARTING);
+    const n = this.conns.size + this.sse.size;
+    const reset = { type: 'reset', message: 'market data restarting: take new snapshots' };
+    for (const ws of this.conns) {
+      const c = ws.getUserData();
+      for (const t of c.subs.keys()) ws.unsubscribe(prefix(c.format) + t);
+      c.subs.clear();
+      this.send(ws, reset);
+    }
+    for (const s of [...this.sse]) this.closeStream(s);
+    // what waits now belongs to connections that were just reset (theirs are no longer in c.subs) or closed
+    this.waiting.clear();
+    if (n > 0) this.log(`market data: ${n} subscriber(s) of this gateway reset (the worker ended)`);
+  }
+
+  /** The restarted worker is ready: read its ring, ask it for the snapshots that wait. */
+  workerUp(mdSab: SharedArrayBuffer, port: MessagePort): void {
+    if (!this.running) {
+      port.close();
+      return;
+    }
+    const old = this.port;
+    this.port = port;
+    this.listen(port);
+    old.close();
+    this.ring = new MdRingReader(mdSab, this.consumer);
+    this.availability = 'up';
+    this.lastSeq.clear();
+    for (const [id, w] of this.waiting) {
+      const live = 'ws' in w ? !w.ws.getUserData().closed && w.ws.getUserData().subs.get(w.topic) === id : !w.sse.closed;
+      if (live) this.port.postMessage({ id, what: 'subscribe', channel: w.channel, symbol: w.symbol, format: w.format } satisfies MdRequest);
+      else this.waiting.delete(id);
+    }
+  }
+
+  /** The host no longer restarts the worker: subscribers are closed (4011), market data answers 503. */
+  workerGaveUp(): void {
+    this.workerDown();
+    this.availability = 'gaveUp';
+    this.failAnswers(UNAVAILABLE);
+    this.waiting.clear();
+    this.dropAll(MD_UNAVAILABLE_CLOSE, 'market data unavailable');
+  }
+
+  private failAnswers(r: MdReply): void {
+    const waiting = [...this.answers.values()];
+    this.answers.clear();
+    for (const a of waiting) a(r);
   }
 
   private onFrame(f: MdFrame): void {
@@ -310,6 +411,7 @@ export class MarketDataGateway {
 
   private openStream(res: HttpResponse, query: string): void {
     if (!this.running) return this.refuse(res);
+    if (this.availability === 'gaveUp') return this.refuse(res, UNAVAILABLE.message!);
     const q = new URLSearchParams(query);
     const split = (v: string | null, dflt: string[]) => (v === null || v === '' ? dflt : v.split(','));
     // a repeated name is one subscription; the pairs are bounded as on a WebSocket (each is a
@@ -365,8 +467,8 @@ export class MarketDataGateway {
   }
 
   /** a stream or an upgrade that came (on a kept-alive connection) after the stop began: nothing would ever close it */
-  private refuse(res: HttpResponse): void {
-    res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'OVERLOADED', message: STOPPING.message } }), true));
+  private refuse(res: HttpResponse, message = STOPPING.message!): void {
+    res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'OVERLOADED', message } }), true));
   }
 
   private forget(s: SseClient): void {

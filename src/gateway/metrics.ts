@@ -73,6 +73,8 @@ export interface ProcessFacts {
   role: string;
   uptimeSeconds: number;
   connections?: number;
+  /** the supervised workers (src/server/supervisor.ts) */
+  workers?: { name: string; up: boolean; failures: number; restarts: number; gaveUp: boolean }[];
 }
 
 /** The rings, for occupancy and lag gauges. */
@@ -104,6 +106,15 @@ export function renderMetrics(control: SequencerControl, gateways: GatewayMetric
   gauge('seqex_event_ring_laps_total', 'times a consumer fell a whole event ring behind', rings.events.lapCount(), 'counter');
   gauge('seqex_session_store_lag_bytes', 'event ring bytes the session store has not read yet', rings.events.lagBytes(0));
   gauge('seqex_ws_sessions', 'binary sessions connected', gateways.reduce((n, g) => n + g.read().sessions, 0));
+  const workers = facts.workers ?? [];
+  if (workers.length > 0) {
+    const labelled = (name: string, help: string, type: string, v: (w: (typeof workers)[number]) => number) =>
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...workers.map((w) => `${name}{worker="${w.name}"} ${v(w)}`));
+    labelled('seqex_worker_up', 'the worker is running (0: failed and waiting for its restart, or given up)', 'gauge', (w) => (w.up ? 1 : 0));
+    labelled('seqex_worker_failures_total', 'times the worker ended unexpectedly', 'counter', (w) => w.failures);
+    labelled('seqex_worker_restarts_total', 'times the worker was started again after a failure', 'counter', (w) => w.restarts);
+    labelled('seqex_worker_gave_up', 'the worker failed too often in a row and is no longer restarted', 'gauge', (w) => (w.gaveUp ? 1 : 0));
+  }
   const fsync = control.fsyncHistogram();
   out.push(...histogram('seqex_fsync_seconds', 'journal fdatasync latency', fsync.slice(0, FSYNC_BUCKETS), (s.fsyncUsMean * s.fsyncs) / 1e6));
   out.push('# HELP seqex_http_answers_total REST answers by status class', '# TYPE seqex_http_answers_total counter');

@@ -18,6 +18,7 @@ import { CHANNELS, RESOLUTIONS, type Channel, type MdUpdate, type Resolution } f
 import { EVENT_CONSUMER } from '../gateway/eventFeed.js';
 import { EventFrames, type RecordFrame } from '../sequencer/eventFrames.js';
 import { Ev, EVENT_FIELDS, EVENT_LENGTH } from '../engine/events.js';
+import { SequencerControl } from '../sequencer/control.js';
 import { MdKind, MdRingWriter } from './mdRing.js';
 import { seedMarketState } from './seed.js';
 import { encode, Grid, type Message } from './wire.js';
@@ -27,8 +28,14 @@ export interface MdWorkerData {
   dataDir: string;
   eventsSab: SharedArrayBuffer;
   mdSab: SharedArrayBuffer;
-  /** the sequencer's recovered seq: the event ring starts after it */
-  fromSeq: number;
+  /**
+   * the sequencer's recovered seq: the event ring starts after it (a first start); null: a
+   * restart (src/server/supervisor.ts) while the exchange runs: the worker reads the event ring
+   * from its current position and seeds its state as of the durable seq it reads after that
+   */
+  fromSeq: number | null;
+  /** the sequencer's counters (a restart's durable seq) */
+  controlSab: SharedArrayBuffer;
   /** one port per gateway thread, in gateway order */
   ports: MessagePort[];
 }
@@ -41,7 +48,11 @@ const log = (line: string) => parent.postMessage({ type: 'log', line } satisfies
 
 const ring = new MdRingWriter(data.mdSab);
 const grid = new Grid();
-const frames = new EventFrames(data.eventsSab, EVENT_CONSUMER.MARKET_DATA, true);
+// a first start reads the ring from its first frame (it begins after the recovered seq); a restart
+// from where the ring is now: every frame before it is durable, so it is in the seed (below)
+const frames = new EventFrames(data.eventsSab, EVENT_CONSUMER.MARKET_DATA, data.fromSeq !== null);
+/** where the state starts: read after the ring position above (a frame published later is after it) */
+const fromSeq = data.fromSeq ?? new SequencerControl(data.controlSab).durableSeq;
 let state: MarketState;
 let written = 0;
 let running = true;
@@ -197,8 +208,8 @@ function drain(): void {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const s = seed(data.fromSeq);
-  parent.postMessage({ type: 'ready', seq: data.fromSeq, ms: Math.round(performance.now() - t0), snapshotSeq: s.snapshotSeq, replayed: s.replayed } satisfies FromMdWorker);
+  const s = seed(fromSeq);
+  parent.postMessage({ type: 'ready', seq: fromSeq, ms: Math.round(performance.now() - t0), snapshotSeq: s.snapshotSeq, replayed: s.replayed } satisfies FromMdWorker);
   data.ports.forEach((port, gateway) =>
     port.on('message', (r: MdRequest) => {
       try {
@@ -232,10 +243,14 @@ async function main(): Promise<void> {
   parent.close();
 }
 
-parent.on('message', (m: { type: 'stop' }) => {
+parent.on('message', (m: { type: 'stop' | 'testCrash' }) => {
   if (m.type === 'stop') running = false;
+  // tests only (RunningExchange.testHooks): an uncaught error in this thread, as a bug would throw
+  else if (m.type === 'testCrash') throw new Error('market data: crash requested by a test');
 });
 
 main().catch((e: unknown) => {
   parent.postMessage({ type: 'failed', message: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies FromMdWorker);
+  // and end with an error: the host restarts the worker (src/server/supervisor.ts)
+  process.exit(1);
 });

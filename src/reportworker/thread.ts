@@ -21,8 +21,12 @@ export interface ReportWorkerData {
   dataDir: string;
   reportsPath: string;
   eventsSab: SharedArrayBuffer;
-  /** the sequencer's recovered seq: the event ring starts after it */
-  fromSeq: number;
+  /**
+   * the sequencer's recovered seq: the event ring starts after it (a first start); null: a restart
+   * (src/server/supervisor.ts) while the exchange runs: the thread reads the event ring from its
+   * current position and catches up from the journal to the durable seq it reads after that
+   */
+  fromSeq: number | null;
   /** BigInt64Array[1]: the last seq written to the database */
   progressSab: SharedArrayBuffer;
   /** the sequencer's counters (the released seq: commands without events have no frame) */
@@ -38,8 +42,12 @@ const data = workerData as ReportWorkerData;
 const parent = parentPort!;
 const log = (line: string) => parent.postMessage({ type: 'log', line } satisfies FromReportWorker);
 const progress = new BigInt64Array(data.progressSab);
-const frames = new EventFrames(data.eventsSab, EVENT_CONSUMER.REPORTS, true);
+// a first start reads the ring from its first frame (it begins after the recovered seq); a restart
+// from where the ring is now: every frame before it is durable, so the catch-up covers it
+const frames = new EventFrames(data.eventsSab, EVENT_CONSUMER.REPORTS, data.fromSeq !== null);
 const control = new SequencerControl(data.controlSab);
+/** how far the journal catch-up goes: read after the ring position above */
+const fromSeq = data.fromSeq ?? control.durableSeq;
 let writer: ReportWriter;
 let running = true;
 let lapped = false;
@@ -103,14 +111,14 @@ async function main(): Promise<void> {
   lowerPriority();
   const t0 = performance.now();
   writer = new ReportWriter(data.reportsPath);
-  if (writer.lastSeq > data.fromSeq) {
+  if (writer.lastSeq > fromSeq) {
     // rows for commands the journal does not have (a journal replaced under it): start over
-    log(`reports: the database (seq ${writer.lastSeq}) is ahead of the journal (seq ${data.fromSeq}); rebuilding it`);
+    log(`reports: the database (seq ${writer.lastSeq}) is ahead of the journal (seq ${fromSeq}); rebuilding it`);
     writer.closeWithoutFlush();
     for (const f of [data.reportsPath, `${data.reportsPath}-wal`, `${data.reportsPath}-shm`]) rmSync(f, { force: true });
     writer = new ReportWriter(data.reportsPath);
   }
-  const caughtUp = catchUp(data.fromSeq);
+  const caughtUp = catchUp(fromSeq);
   published();
   parent.postMessage({ type: 'ready', seq: writer.lastSeq, caughtUp, ms: Math.round(performance.now() - t0) } satisfies FromReportWorker);
   while (running) {
@@ -136,13 +144,15 @@ async function main(): Promise<void> {
   parent.close();
 }
 
-parent.on('message', (m: { type: 'stop' }) => {
+parent.on('message', (m: { type: 'stop' | 'testCrash' }) => {
   if (m.type === 'stop') running = false;
+  // tests only (RunningExchange.testHooks): an uncaught error in this thread, as a bug would throw
+  else if (m.type === 'testCrash') throw new Error('reports: crash requested by a test');
 });
 
 main().catch((e: unknown) => {
   parent.postMessage({ type: 'failed', message: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies FromReportWorker);
-  // and end: nothing here answers a stop any more (the stop would wait for its 30 s terminate); the
-  // database is derived, the next start catches up from what it committed
-  parent.close();
+  // and end with an error: nothing here answers a stop any more; the host restarts the thread
+  // (src/server/supervisor.ts), which catches up from what the database committed
+  process.exit(1);
 });

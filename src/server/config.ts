@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { SymbolConfig } from '../engine/commands.js';
 import type { Durability } from '../journal/journal.js';
 import { MAX_GATEWAYS } from '../gateway/eventFeed.js';
+import { type RestartPolicy, WORKER_RESTART } from './supervisor.js';
 
 export interface AssetConfig {
   asset: string;
@@ -30,6 +31,8 @@ export interface ServeConfig {
   /** null: read `<dataDir>/admin-token`, or make one there at the first start */
   adminToken: string | null;
   rateLimit: { perSec: number; burst: number };
+  /** how a failed market-data or report worker is restarted (src/server/supervisor.ts) */
+  workerRestart: RestartPolicy;
   maxBodyBytes: number;
   requestTimeoutMs: number;
   snapshotEveryRecords: number;
@@ -91,6 +94,7 @@ export function defaultConfig(): ServeConfig {
     durability: 'fsync',
     adminToken: null,
     rateLimit: { perSec: 1000, burst: 2000 },
+    workerRestart: { ...WORKER_RESTART },
     maxBodyBytes: 64 * 1024,
     requestTimeoutMs: 10_000,
     snapshotEveryRecords: 2_000_000,
@@ -199,6 +203,13 @@ function validate(c: ServeConfig): void {
   if (c.adminToken !== null && (typeof c.adminToken !== 'string' || c.adminToken.length < 16)) bad('adminToken must be at least 16 characters');
   const r = c.rateLimit as unknown as { perSec: unknown; burst: unknown };
   if (r === null || typeof r !== 'object' || !(Number(r.perSec) > 0) || !(Number(r.burst) >= 1)) bad('rateLimit must be {perSec > 0, burst >= 1}');
+  const w = c.workerRestart as unknown as Record<string, unknown>;
+  if (w === null || typeof w !== 'object' || Array.isArray(w) || Object.keys(w).some((k) => !(k in WORKER_RESTART)))
+    bad(`workerRestart must be {${Object.keys(WORKER_RESTART).join(', ')}}`);
+  c.workerRestart = { ...WORKER_RESTART, ...c.workerRestart };
+  for (const k of Object.keys(WORKER_RESTART) as (keyof RestartPolicy)[])
+    if (!Number.isInteger(c.workerRestart[k]) || c.workerRestart[k] < (k === 'maxFastFailures' ? 0 : 1) || c.workerRestart[k] > 86_400_000) bad(`workerRestart.${k} must be an integer >= ${k === 'maxFastFailures' ? 0 : 1}`);
+  if (c.workerRestart.maxDelayMs < c.workerRestart.firstDelayMs) bad('workerRestart.maxDelayMs must be >= firstDelayMs');
   for (const [k, min] of [['maxBodyBytes', 256], ['requestTimeoutMs', 100]] as const)
     if (!Number.isInteger(c[k]) || c[k] < min) bad(`${k} must be an integer >= ${min}`);
   for (const k of ['snapshotEveryRecords', 'snapshotEverySeconds'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) bad(`${k} must be an integer >= 0`);

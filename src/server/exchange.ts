@@ -5,7 +5,7 @@
  * metrics) and stops everything in order: stop accepting, answer what is in flight, drain the
  * sequencer, sync the journal.
  */
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { createServer, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -25,8 +25,7 @@ import { loadUws } from '../gateway/uws.js';
 import { SessionStore } from './sessionStore.js';
 import { ReportService } from './reports.js';
 import type { ReportQuery } from '../reportworker/queryTask.js';
-import { BroadcastRing } from '../ring/broadcastRing.js';
-import type { FromMdWorker, MdWorkerData } from '../mdworker/thread.js';
+import { MarketDataService } from './marketData.js';
 
 export interface RunningExchange {
   port: number;
@@ -34,6 +33,14 @@ export interface RunningExchange {
   demo: { accountId: number; apiKey: string } | null;
   host: SequencerHost;
   stop(): Promise<void>;
+  /**
+   * tests only: make a supervised worker fail as a bug would (`throw`: an uncaught error in it;
+   * `terminate`: killed); false when it is not running. The supervisors show what followed.
+   */
+  testHooks: {
+    crashWorker(worker: 'md' | 'reports', how: 'throw' | 'terminate'): boolean;
+    supervisors: { md: MarketDataService['supervisor']; reports: ReportService['supervisor'] };
+  };
 }
 
 export async function startExchange(cfg: ServeConfig, log: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningExchange> {
@@ -60,8 +67,9 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
   const own = new Dispatcher(cfg.gateways, host.inbound.sab, host.outbound[cfg.gateways]!.sab, cfg.requestTimeoutMs);
   const workers: Worker[] = [];
   // the market-data worker: reads the event ring from its start, so it is started before any command
-  const md = startMarketData(cfg, host, log);
-  const reports = ReportService.start(cfg.dataDir, host, log);
+  // both are supervised: one that fails is restarted (src/server/supervisor.ts), the order path never waits for them
+  const md = new MarketDataService(cfg.gateways, host, cfg.dataDir, log, cfg.workerRestart);
+  const reports = ReportService.start(cfg.dataDir, host, log, cfg.workerRestart);
   const stopAll = async () => {
     await Promise.all(workers.map((w) => stopGateway(w, log)));
     await md.stop();
@@ -78,7 +86,8 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
     const answer = async (what: string, m: { accountId?: number; from?: number; query?: ReportQuery; minSeq?: number }): Promise<unknown> => {
       if (what === 'range') return store.range(m.accountId!, m.from!);
       if (what === 'report') return reports.query(m.query!, m.minSeq ?? 0);
-      if (what === 'metrics') return renderMetrics(host.control, gatewayMetrics, { role: 'primary', uptimeSeconds: Math.round((performance.now() - startedMs) / 1000) }, { inbound: host.inbound, journal: host.journalRing, events: host.events });
+      if (what === 'metrics')
+        return renderMetrics(host.control, gatewayMetrics, { role: 'primary', uptimeSeconds: Math.round((performance.now() - startedMs) / 1000), workers: [md.supervisor.facts(), reports.supervisor.facts()] }, { inbound: host.inbound, journal: host.journalRing, events: host.events });
       if (what === 'snapshot') {
         try {
           const s = await host.snapshotNow();
@@ -105,6 +114,7 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
     // cannot be shared: with several gateways, pick a free port first
     let port = cfg.port === 0 && cfg.gateways > 1 ? await freePort(cfg.host) : cfg.port;
     for (let i = 0; i < cfg.gateways; i++) {
+      const mdLink = md.forGateway(i);
       const data: GatewayThreadData = {
         index: i,
         source: i,
@@ -113,8 +123,9 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
         inboundSab: host.inbound.sab,
         outboundSab: host.outbound[i]!.sab,
         eventsSab: host.events.sab,
-        mdSab: md.sab,
-        mdPort: md.ports[i]!,
+        mdSab: mdLink.sab,
+        mdPort: mdLink.port,
+        mdAvailability: mdLink.availability,
         controlSab: host.control.sab,
         metricsSab,
         adminTokenHashHex: createHash('sha256').update(adminToken).digest('hex'),
@@ -125,6 +136,7 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
       };
       const w = new Worker(workerUrl(import.meta.url, '../gateway/gatewayThread.js'), { workerData: data, transferList: [data.mdPort], name: `seqex-gateway-${i}` });
       workers.push(w);
+      md.attach(i, w);
       w.on('message', (m: FromGateway) => {
         if (m.type === 'log') log(m.line);
         else if (m.type === 'ask')
@@ -141,43 +153,15 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
       port = await listening(w);
     }
     log(`gateways: ${cfg.gateways} thread(s) listening on http://${cfg.host}:${port} (REST) and ws://${cfg.host}:${port}/v1/ws (binary sessions)`);
-    return { port, adminToken, demo, host, stop: stopAll };
+    const testHooks: RunningExchange['testHooks'] = {
+      crashWorker: (worker, how) => (worker === 'md' ? md.crashForTest(how) : reports.crashForTest(how)),
+      supervisors: { md: md.supervisor, reports: reports.supervisor },
+    };
+    return { port, adminToken, demo, host, stop: stopAll, testHooks };
   } catch (e) {
     await stopAll().catch(() => {});
     throw e;
   }
-}
-
-/** the market-data ring's size: a few seconds of updates at full speed, and room for large snapshots */
-const MD_RING_BYTES = 1 << 26;
-
-/**
- * Starts the market-data worker (src/mdworker/thread.ts) on the event ring, with a MessagePort to
- * each gateway thread for snapshot requests. It rebuilds its state as of the recovered seq from the
- * data directory while the exchange already runs; requests wait in the ports until it is ready.
- */
-function startMarketData(cfg: ServeConfig, host: SequencerHost, log: (line: string) => void): { sab: SharedArrayBuffer; ports: MessagePort[]; stop(): Promise<void> } {
-  const ring = BroadcastRing.create(MD_RING_BYTES);
-  const channels = Array.from({ length: cfg.gateways }, () => new MessageChannel());
-  const data: MdWorkerData = { dataDir: cfg.dataDir, eventsSab: host.events.sab, mdSab: ring.sab, fromSeq: host.recovery.lastSeq, ports: channels.map((c) => c.port1) };
-  const w = new Worker(workerUrl(import.meta.url, '../mdworker/thread.js'), { workerData: data, transferList: data.ports, name: 'seqex-marketdata' });
-  w.on('message', (m: FromMdWorker) => {
-    if (m.type === 'log') log(m.line);
-    else if (m.type === 'ready') log(`market data: ready at seq ${m.seq} in ${m.ms} ms (snapshot ${m.snapshotSeq}, ${m.replayed} records replayed)`);
-    else log(`market data: the worker failed: ${m.message}`);
-  });
-  w.on('error', (e) => log(`market data: the worker failed: ${e.stack ?? e.message}`));
-  const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-  return {
-    sab: ring.sab,
-    ports: channels.map((c) => c.port2),
-    stop: async () => {
-      w.postMessage({ type: 'stop' });
-      const t = setTimeout(() => void w.terminate(), 5_000); // it holds no sockets: terminating is safe
-      await exited;
-      clearTimeout(t);
-    },
-  };
 }
 
 /** A port free on `host` right now (the kernel's choice for port 0). */

@@ -53,4 +53,12 @@ describe('serve configuration', () => {
     expect(() => loadConfig(['--config', file('e.json', '{"symbols": {}}')], {})).toThrow(/symbols must be a list/);
     expect(() => loadConfig(['--config', file('f.json', '{"rateLimit": {"perSec": 0, "burst": 1}}')], {})).toThrow(/rateLimit/);
   });
+
+  it('workerRestart: a partial policy keeps the other defaults; bad or unknown fields are refused', () => {
+    expect(loadConfig(['--config', file('w1.json', '{"workerRestart": {"maxFastFailures": 3}}')], {}).workerRestart).toEqual({ firstDelayMs: 100, maxDelayMs: 5000, healthyAfterMs: 60000, maxFastFailures: 3 });
+    expect(() => loadConfig(['--config', file('w2.json', '{"workerRestart": {"firstDelayMs": -1}}')], {})).toThrow(/workerRestart.firstDelayMs must be an integer >= 1/);
+    expect(() => loadConfig(['--config', file('w3.json', '{"workerRestart": {"delay": 5}}')], {})).toThrow(/workerRestart must be/);
+    expect(() => loadConfig(['--config', file('w4.json', '{"workerRestart": {"firstDelayMs": 9000}}')], {})).toThrow(/maxDelayMs must be >= firstDelayMs/);
+    expect(() => loadConfig(['--config', file('w5.json', '{"workerRestart": null}')], {})).toThrow(/workerRestart must be/);
+  });
 });
