@@ -24,6 +24,18 @@
  * one JSON line {"bench":"baseline.rest.healthz" | "baseline.rest.order" | "baseline.ws.saturate"
  * | "baseline.ws.open50k", ...} per part, then the child is stopped with SIGTERM. Loopback only;
  * bounded in time: a watchdog ends everything (the child and a running ws-load included).
+ *
+ * `--md`: the market-data fan-out instead (issue 5; tools/load/baseline-md.ts): the bare server
+ * also serves `/v1/md` (seqex's subscribe protocol and frames, uWS pub/sub topics, a publisher
+ * driven by a timer in the server at a given rate of updates); md-load's 1,000 subscribers measure
+ * it at each of `--md-rates` (default 20,100,1000 updates/s), and seqex itself (one `seqex serve`
+ * started for the run) at the ws-load rates that give the same frames a second; delay, gaps, CPU
+ * of the server and of the subscribers, deliveries a second and CPU µs a delivery, one human line
+ * and one JSON line {"bench":"baseline.md.fanout"} per part, then {"bench":"baseline.md.ceiling"}:
+ * the most deliveries a second the bare server and the subscribers reach on this machine.
+ *   node dist/tools/load/baseline.js --md [--duration 5] [--warmup 1] [--md-rates 20,100,1000]
+ *     [--md-targets bare,seqex] [--subscribers 1000] [--sub-threads 1] [--connect-batch 100]
+ *     [--wait-quiet 60] (before each part, at most that long for the machine to be quiet)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -33,13 +45,23 @@ import { Packr, Unpackr } from 'msgpackr';
 import type { HttpResponse, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import { DEMO_ASSETS, DEMO_SYMBOLS } from '../../src/server/config.js';
 import { loadUws } from '../../src/gateway/uws.js';
-import { cpuBetween, cpuSample, freePort, latencyMs, parseCli, runMain, startWatchdog, stopServer, type Target } from './common.js';
+import { mdPartSeconds, runMd, SEQEX_FRAMES_PER_ORDER, serveMd } from './baseline-md.js';
+import { cpuBetween, cpuSample, freePort, latencyMs, parseCli, runJsonTool, runMain, startWatchdog, stopServer, type Target } from './common.js';
 
 const HELP = `usage: node dist/tools/load/baseline.js [options]
   --duration S         measured seconds of each of the four parts (default 5)
   --warmup S           unmeasured seconds before each part (default 1; 0 for none)
   --connections N      autocannon connections (default 50)
   --json-only          print only the JSON lines
+  --md                 the market-data fan-out parts instead (see tools/load/baseline-md.ts)
+  --md-rates LIST      with --md: update rates a second (default 20,100,1000)
+  --md-seqex-rates L   with --md: seqex's ws-load orders/s per rate (default rate × 2 / 1.13)
+  --md-targets LIST    with --md: bare,seqex (default both)
+  --subscribers N      with --md: md-load's subscribers (default 1000)
+  --sub-threads N      with --md: md-load's subscriber threads (default 1)
+  --connect-batch N    with --md: md-load's connections opened at once per thread (default 100)
+  --wait-quiet S       with --md: before each part wait at most S s for the machine to be under
+                       25 % busy for 3 s (default 60; 0: do not wait)
   --serve              be the bare server instead (for a run of your own)
   --port N             with --serve: the port on 127.0.0.1 (default 0: any free one, printed)
   --max-seconds S      with --serve: exit after S seconds (default 0: run until SIGTERM)`;
@@ -51,14 +73,33 @@ const { opt, cli } = parseCli('baseline', HELP, {
   serve: { type: 'boolean', default: false },
   port: { type: 'string', default: '0' },
   'max-seconds': { type: 'string', default: '0' },
+  md: { type: 'boolean', default: false },
+  'md-rates': { type: 'string', default: '20,100,1000' },
+  'md-seqex-rates': { type: 'string' },
+  'md-targets': { type: 'string', default: 'bare,seqex' },
+  subscribers: { type: 'string', default: '1000' },
+  'sub-threads': { type: 'string', default: '1' },
+  'connect-batch': { type: 'string', default: '100' },
+  'wait-quiet': { type: 'string', default: '60' },
 });
 const { say, warn, intOpt } = cli;
 
 const DURATION_S = intOpt('duration', opt.duration, 1, 600);
 const WARMUP_S = intOpt('warmup', opt.warmup, 0, 60);
 const CONNECTIONS = intOpt('connections', opt.connections, 1, 1000);
-/** four parts, each with its warm-up and (ws-load) set-up and drain, plus slack */
-const WATCHDOG_S = 4 * (DURATION_S + WARMUP_S + 20) + 60;
+const MD = opt.md;
+const intList = (name: string, text: string, min: number, max: number): number[] => text.split(',').filter((x) => x !== '').map((x) => intOpt(name, x, min, max));
+const MD_RATES = intList('md-rates', opt['md-rates'], 1, 100_000);
+const MD_SEQEX_RATES = opt['md-seqex-rates'] === undefined ? MD_RATES.map((r) => Math.max(1, Math.round((r * 2) / SEQEX_FRAMES_PER_ORDER))) : intList('md-seqex-rates', opt['md-seqex-rates'], 1, 1_000_000);
+if (MD_SEQEX_RATES.length !== MD_RATES.length) cli.fail('--md-seqex-rates needs one rate per --md-rates rate');
+const MD_TARGETS = opt['md-targets'].split(',').filter((x) => x !== '');
+if (MD_TARGETS.length === 0 || MD_TARGETS.some((x) => x !== 'bare' && x !== 'seqex')) cli.fail('--md-targets is a comma-separated list of bare / seqex');
+const SUBSCRIBERS = intOpt('subscribers', opt.subscribers, 1, 100_000);
+const SUB_THREADS = intOpt('sub-threads', opt['sub-threads'], 1, 64);
+const CONNECT_BATCH = intOpt('connect-batch', opt['connect-batch'], 1, 10_000);
+const WAIT_QUIET_S = intOpt('wait-quiet', opt['wait-quiet'], 0, 3600);
+/** four parts, each with its warm-up and (ws-load) set-up and drain, plus slack; with --md its parts */
+const WATCHDOG_S = MD ? MD_RATES.length * MD_TARGETS.length * mdPartSeconds({ durationS: DURATION_S, warmupS: WARMUP_S, subscribers: SUBSCRIBERS, waitQuietS: WAIT_QUIET_S }) + 120 : 4 * (DURATION_S + WARMUP_S + 20) + 60;
 const API_KEY = 'sk_baseline';
 const ORDER_BODY = '{"symbol":"AAPL","side":"buy","type":"limit","qty":"10","price":"189.50","clOrdId":"bl-0000000001"}';
 
@@ -151,10 +192,13 @@ function serve(port: number, maxSeconds: number): void {
     },
   });
 
+  const md = serveMd(app, (l) => process.stdout.write(`${l}\n`));
+
   let listenSocket: us_listen_socket | null = null;
   const stop = () => {
     if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
     for (const ws of sockets) ws.end(1001, 'server stopping');
+    md.stop();
     process.exit(0);
   };
   process.once('SIGTERM', stop);
@@ -215,24 +259,17 @@ async function autocannonRun(t: Target, name: string, req: Pick<autocannon.Optio
   return emit(human, line);
 }
 
-/** the slot for a running ws-load, so the watchdog and an early exit kill it too */
-let wsLoadChild: ChildProcess | null = null;
+/** the slot for a running ws-load or md-load, so the watchdog and an early exit kill it too */
+let toolChild: ChildProcess | null = null;
 
 /** dist/tools/load/ws-load.js against the child; its JSON line */
 async function wsLoadRun(t: Target, name: string, args: string[]): Promise<Line> {
   const script = fileURLToPath(new URL('./ws-load.js', import.meta.url));
-  const argv = [script, ...args, '--duration', String(DURATION_S), '--warmup', String(WARMUP_S), '--url', t.base, '--key', API_KEY, '--server-pid', String(t.child!.pid), '--json-only'];
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  wsLoadChild = child;
+  const argv = [...args, '--duration', String(DURATION_S), '--warmup', String(WARMUP_S), '--url', t.base, '--key', API_KEY, '--server-pid', String(t.child!.pid), '--json-only'];
   // its warning about one account does not apply here: the bare server sends each session only its own reports
-  child.stderr!.on('data', (b: Buffer) => process.stderr.write(b.toString().replace(/^ws-load: every session on one account.*\n/m, '')));
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  const code = await new Promise<number | string | null>((resolve) => child.once('exit', (c, sig) => resolve(c ?? sig)));
-  wsLoadChild = null;
-  const json = out.split('\n').find((l) => l.startsWith('{"bench":'));
-  if (code !== 0 || json === undefined) throw new Error(`ws-load ${args.join(' ')} ended with ${String(code)}: ${out.slice(-500)}`);
-  const w = JSON.parse(json) as Record<string, unknown> & { latencyMs: { p50: number; p99: number } };
+  const w = (await runJsonTool(script, argv, (c) => (toolChild = c), (text) => process.stderr.write(text.replace(/^ws-load: every session on one account.*\n/m, '')))) as Record<string, unknown> & {
+    latencyMs: { p50: number; p99: number };
+  };
   const line: Line = {
     bench: `baseline.ws.${name}`,
     sessions: w.sessions,
@@ -283,18 +320,24 @@ async function main(): Promise<number> {
   startWatchdog(cli, WATCHDOG_S * 1000, t);
   // an exit for any reason (the watchdog, a signal, an error) leaves no child behind
   process.on('exit', () => {
-    wsLoadChild?.kill('SIGKILL');
+    toolChild?.kill('SIGKILL');
     if (t.child!.exitCode === null && t.child!.signalCode === null) t.child!.kill('SIGKILL');
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
-  say(`baseline: the load generators against the bare server (pid ${t.child!.pid}), ${DURATION_S} s each after ${WARMUP_S} s warm-up`);
+  const what = MD ? `market-data fan-out, ${SUBSCRIBERS} subscribers, bare and seqex at ${MD_RATES.join(', ')} updates/s` : 'the load generators';
+  say(`baseline: ${what} against the bare server (pid ${t.child!.pid}), ${DURATION_S} s each after ${WARMUP_S} s warm-up`);
   let ok = false;
   try {
-    const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
-    await autocannonRun(t, 'healthz', { url: `${t.base}/healthz` });
-    await autocannonRun(t, 'order', { url: `${t.base}/v1/order`, method: 'POST', headers, body: ORDER_BODY });
-    await wsLoadRun(t, 'saturate', ['--saturate']);
-    await wsLoadRun(t, 'open50k', ['--rate', '50000']);
+    if (MD) {
+      const targets = MD_TARGETS as ('bare' | 'seqex')[];
+      await runMd({ cli, bare: t, rates: MD_RATES, seqexRates: MD_SEQEX_RATES, targets, subscribers: SUBSCRIBERS, subThreads: SUB_THREADS, connectBatch: CONNECT_BATCH, durationS: DURATION_S, warmupS: WARMUP_S, waitQuietS: WAIT_QUIET_S, emit, setChild: (c) => (toolChild = c) });
+    } else {
+      const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+      await autocannonRun(t, 'healthz', { url: `${t.base}/healthz` });
+      await autocannonRun(t, 'order', { url: `${t.base}/v1/order`, method: 'POST', headers, body: ORDER_BODY });
+      await wsLoadRun(t, 'saturate', ['--saturate']);
+      await wsLoadRun(t, 'open50k', ['--rate', '50000']);
+    }
     ok = true;
   } catch (e) {
     warn((e as Error).stack ?? String(e));

@@ -156,7 +156,9 @@ export async function startServer(o: ServerOptions): Promise<Target> {
   const port = await freePort();
   const args = [...o.nodeArgs, join(ROOT, 'dist/tools/cli/seqex.js'), 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--durability', o.durability];
   if (o.gateways !== null) args.push('--gateways', String(o.gateways));
-  const env = { ...process.env, ...o.env, SEQEX_ADMIN_TOKEN: adminToken };
+  // a load tool opens many market-data connections from 127.0.0.1 (md-load: 1,000 subscribers), past
+  // the server's default per-address cap (docs/market-data.md): its own server gets a larger one
+  const env = { SEQEX_MD_CONNECTIONS_PER_ADDRESS: '1000000', ...process.env, ...o.env, SEQEX_ADMIN_TOKEN: adminToken };
   let child: ChildProcess;
   if (o.nofile !== null) {
     // the shell raises the limit, then exec keeps its pid for the server
@@ -254,6 +256,25 @@ export async function stopOwnServer(cli: Cli, t: Target): Promise<void> {
   const code = await stopServer(t, (l) => cli.say(`${cli.tool}: ${l}`));
   cli.say(`${cli.tool}: server stopped (${String(code)}), data directory removed`);
   if (code !== 0) process.stderr.write(`server log (last lines):\n${t.log.slice(-15).join('\n')}\n`);
+}
+
+/**
+ * `node <script> <args>` (another load tool, e.g. dist/tools/load/ws-load.js) to its end: its
+ * JSON line ({"bench": ...}); throws if it exits with another code than 0 or prints none. `slot`
+ * holds the running child (so a caller's exit handler can kill it); its stderr goes to `onStderr`
+ * (default: this process's stderr).
+ */
+export async function runJsonTool(script: string, args: string[], slot: (c: ChildProcess | null) => void, onStderr: (text: string) => void = (t) => process.stderr.write(t)): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  slot(child);
+  child.stderr!.on('data', (b: Buffer) => onStderr(b.toString()));
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number | string | null>((resolve) => child.once('exit', (c, sig) => resolve(c ?? sig)));
+  slot(null);
+  const json = out.split('\n').find((l) => l.startsWith('{"bench":'));
+  if (code !== 0 || json === undefined) throw new Error(`${script.replace(/^.*\//, '')} ${args.join(' ')} ended with ${String(code)}: ${out.slice(-500)}`);
+  return JSON.parse(json) as Record<string, unknown>;
 }
 
 /** Runs the tool's main and exits with its code (1, with the stack, if it throws). */
@@ -540,9 +561,11 @@ function busyNeighbours(): string[] {
 /**
  * Waits (at most `maxS` seconds) until no other exchange, load tool, test run or compiler has run
  * for 3 s and the machine was under 25 % busy for the last second: numbers from a shared machine
- * are noisy, and this makes the run at least start quiet. Returns the seconds waited.
+ * are noisy, and this makes the run at least start quiet. Returns the seconds waited. `cpuOnly`:
+ * only the machine's CPU counts (on a machine where others wait for a shared benchmark lock, their
+ * waiting commands look like load tools).
  */
-export async function waitForQuiet(maxS: number, say: (l: string) => void): Promise<number> {
+export async function waitForQuiet(maxS: number, say: (l: string) => void, cpuOnly = false): Promise<number> {
   if (maxS <= 0) return 0;
   const t0 = performance.now();
   let quietSince = -1;
@@ -553,7 +576,7 @@ export async function waitForQuiet(maxS: number, say: (l: string) => void): Prom
     await new Promise((r) => setTimeout(r, 1000));
     const b = machineTicks();
     const busyPct = ((b.busy - a.busy) / Math.max(1, b.total - a.total)) * 100;
-    const n = busyNeighbours();
+    const n = cpuOnly ? [] : busyNeighbours();
     const now = (performance.now() - t0) / 1000;
     if (n.length === 0 && busyPct < 25) {
       if (quietSince < 0) quietSince = now;

@@ -22,6 +22,10 @@
  *   closed after the phase.
  * - `without`: the same ws-load run with no subscriber connected.
  *
+ * `--no-orders`: no ws-load at all; a phase is `--warmup` s, then the `--duration` s window, of
+ * the subscribers listening to a server that publishes by itself (tools/load/baseline-md.ts's
+ * bare server, `baseline --md`); the server's CPU is then measured here, over the window.
+ *
  * Before each phase after the first, the server must be idle again (under 25 % of a core for a
  * second, at most 60 s: the last phase's backlog); after a `with` phase the subscribers report
  * once no update came for a second (at least `--settle` s), so the last heartbeat check holds.
@@ -53,6 +57,8 @@ const HELP = `usage: node dist/tools/load/md-load.js [options]
   --subscribers N      WebSocket subscribers to /v1/md (default 1000; 0: none)
   --rate N             ws-load open loop, orders/s (default 10000)
   --saturate           ws-load closed loop instead (the sustained maximum), in every phase
+  --no-orders          no ws-load: each phase is --warmup then --duration s of listening, for a
+                       server that publishes by itself (the bare one of baseline --md)
   --sessions N         ws-load sessions (default: ws-load's own)
   --inflight K         ws-load --saturate: messages in flight per session (default: ws-load's 32)
   --duration S         measured seconds of each ws-load run (default 10)
@@ -66,7 +72,9 @@ const HELP = `usage: node dist/tools/load/md-load.js [options]
   --connect-batch N    connections opened at once per thread (default 100)
   --settle S           after ws-load ends, the subscribers report once no update came for a
                        second and at least S s passed (default 2; the server's heartbeat comes
-                       every second; at most 120 s)
+                       every second; at most --settle-max s)
+  --settle-max S       the longest that wait may be (default 120; an overloaded run's backlog is
+                       then not drained: the subscribers are closed with it)
   --url URL            a running server, http://127.0.0.1:PORT (default: start one)
   --admin-token T      with --url: ws-load makes and funds its accounts
   --data-dir DIR       with --url: read the admin token from DIR/admin-token
@@ -82,6 +90,7 @@ const { opt, cli } = parseCli('md-load', HELP, {
   subscribers: { type: 'string', default: '1000' },
   rate: { type: 'string', default: '10000' },
   saturate: { type: 'boolean', default: false },
+  'no-orders': { type: 'boolean', default: false },
   sessions: { type: 'string' },
   inflight: { type: 'string' },
   duration: { type: 'string', default: '10' },
@@ -93,6 +102,7 @@ const { opt, cli } = parseCli('md-load', HELP, {
   'sub-threads': { type: 'string', default: '1' },
   'connect-batch': { type: 'string', default: '100' },
   settle: { type: 'string', default: '2' },
+  'settle-max': { type: 'string', default: '120' },
   ...URL_OPTIONS,
   'server-pid': { type: 'string' },
   ...SERVER_OPTIONS,
@@ -102,6 +112,9 @@ const { say, warn, fail, intOpt } = cli;
 
 const SUBSCRIBERS = intOpt('subscribers', opt.subscribers, 0, 100_000);
 const SATURATE = opt.saturate;
+const NO_ORDERS = opt['no-orders'];
+/** what drives the updates, for the report */
+const LOAD = NO_ORDERS ? 'no orders (the server publishes by itself)' : SATURATE ? 'ws-load saturate' : `ws-load open loop ${opt.rate}/s`;
 const RATE = intOpt('rate', opt.rate, 1, 10_000_000);
 const SESSIONS = opt.sessions === undefined ? null : intOpt('sessions', opt.sessions, 1, 999);
 const INFLIGHT = opt.inflight === undefined ? null : intOpt('inflight', opt.inflight, 1, 100_000);
@@ -116,6 +129,7 @@ if (CHANNELS.length === 0) fail('--channels is empty');
 const SUB_THREADS = Math.min(intOpt('sub-threads', opt['sub-threads'], 1, 64), Math.max(1, SUBSCRIBERS));
 const CONNECT_BATCH = intOpt('connect-batch', opt['connect-batch'], 1, 10_000);
 const SETTLE_S = intOpt('settle', opt.settle, 0, 60);
+const SETTLE_MAX_S = intOpt('settle-max', opt['settle-max'], 1, 120);
 /** before a phase, wait at most this long for the server to go idle (the last phase's backlog) */
 const IDLE_MAX_S = 60;
 /** the server is idle below this CPU (% of one core) */
@@ -224,11 +238,72 @@ interface Window {
   fromMs: number;
   toMs: number;
   selfCpu: CpuReport | null;
+  /** --no-orders: the server's CPU over the window (else ws-load measures it) */
+  serverCpu: CpuReport | null;
   /** per second of the window: updates received by all subscribers, the worst delay (ms), connections open */
   perSecond: { updates: number; maxDelayMs: number; open: number; disconnects: number; gaps: number }[];
   /** other busy programs seen at the window's start or end */
   neighbours: string[];
 }
+
+/**
+ * The measuring window from `fromMs` (performance.now()) for DURATION_S: raises the subscribers'
+ * measuring flag, samples them once a second, this process's CPU (the subscribers) over it, and
+ * the server's when given `serverPid`. Returns the timers (to clear at an early end).
+ */
+function scheduleWindow(win: Window, fromMs: number, serverPid: number | null, look: () => void): NodeJS.Timeout[] {
+  win.fromMs = fromMs;
+  win.toMs = fromMs + DURATION_S * 1000;
+  const timers: NodeJS.Timeout[] = [];
+  let selfA: ReturnType<typeof cpuSample> | null = null;
+  let serverA: ReturnType<typeof cpuSample> | null = null;
+  let lastUpdates = 0;
+  let lastDisc = 0;
+  let lastGaps = 0;
+  let sampler: NodeJS.Timeout | null = null;
+  let sample: (() => void) | null = null;
+  timers.push(
+    setTimeout(() => {
+      Atomics.store(ctl, 0, 1);
+      tell('window-start');
+      selfA = cpuSample(process.pid);
+      if (serverPid !== null) serverA = cpuSample(serverPid);
+      look();
+      lastUpdates = liveSum(Live.Updates);
+      lastDisc = liveSum(Live.Disconnects);
+      lastGaps = liveSum(Live.Gaps);
+      liveMaxAndZero(Live.MaxDelayUs);
+      sample = () => {
+        look();
+        const u = liveSum(Live.Updates);
+        const dsc = liveSum(Live.Disconnects);
+        const g = liveSum(Live.Gaps);
+        win.perSecond.push({ updates: u - lastUpdates, maxDelayMs: Number((liveMaxAndZero(Live.MaxDelayUs) / 1000).toFixed(1)), open: liveSum(Live.Open), disconnects: dsc - lastDisc, gaps: g - lastGaps });
+        lastUpdates = u;
+        lastDisc = dsc;
+        lastGaps = g;
+      };
+      sampler = setInterval(sample, 1000);
+      timers.push(sampler);
+    }, Math.max(0, win.fromMs - performance.now())),
+    setTimeout(() => {
+      Atomics.store(ctl, 0, 0);
+      tell('window-end');
+      if (sampler !== null) clearInterval(sampler);
+      // the last second, when its tick did not come before this timer
+      if (sample !== null && win.perSecond.length < DURATION_S) sample();
+      if (selfA !== null) win.selfCpu = cpuBetween(selfA, cpuSample(process.pid));
+      if (serverA !== null && serverPid !== null) win.serverCpu = cpuBetween(serverA, cpuSample(serverPid));
+      look();
+    }, Math.max(0, win.toMs - performance.now())),
+  );
+  return timers;
+}
+
+const newWindow = (): Window => ({ fromMs: NaN, toMs: NaN, selfCpu: null, serverCpu: null, perSecond: [], neighbours: [] });
+const lookFor = (win: Window, own: Set<number>) => () => {
+  for (const n of neighbours(own)) if (!win.neighbours.includes(n)) win.neighbours.push(n);
+};
 
 /**
  * Runs ws-load to its end; raises the subscribers' measuring flag for its measured window (from
@@ -237,11 +312,8 @@ interface Window {
 async function runWsLoad(t: Target, pid: number | null, label: string): Promise<{ line: WsLine; window: Window }> {
   const child = spawn(process.execPath, wsLoadArgs(t, pid), { stdio: ['ignore', 'pipe', 'pipe'] });
   wsLoadChild = child;
-  const win: Window = { fromMs: NaN, toMs: NaN, selfCpu: null, perSecond: [], neighbours: [] };
-  const own = new Set([t.child?.pid ?? -1, pid ?? -1, child.pid ?? -1]);
-  const look = () => {
-    for (const n of neighbours(own)) if (!win.neighbours.includes(n)) win.neighbours.push(n);
-  };
+  const win = newWindow();
+  const look = lookFor(win, new Set([t.child?.pid ?? -1, pid ?? -1, child.pid ?? -1]));
   const timers: NodeJS.Timeout[] = [];
   let out = '';
   let pending = '';
@@ -258,50 +330,8 @@ async function runWsLoad(t: Target, pid: number | null, label: string): Promise<
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
       if (!line.startsWith('{"bench":')) say(`  | ${line}`);
-      if (/^ws-load: (open loop|saturate:)/.test(line) && Number.isNaN(win.fromMs)) {
-        // the open loop starts 50 ms after it says so
-        win.fromMs = performance.now() + WARMUP_S * 1000 + (SATURATE ? 0 : 50);
-        win.toMs = win.fromMs + DURATION_S * 1000;
-        let selfA: ReturnType<typeof cpuSample> | null = null;
-        let lastUpdates = 0;
-        let lastDisc = 0;
-        let lastGaps = 0;
-        let sampler: NodeJS.Timeout | null = null;
-        let sample: (() => void) | null = null;
-        timers.push(
-          setTimeout(() => {
-            Atomics.store(ctl, 0, 1);
-            tell('window-start');
-            selfA = cpuSample(process.pid);
-            look();
-            lastUpdates = liveSum(Live.Updates);
-            lastDisc = liveSum(Live.Disconnects);
-            lastGaps = liveSum(Live.Gaps);
-            liveMaxAndZero(Live.MaxDelayUs);
-            sample = () => {
-              look();
-              const u = liveSum(Live.Updates);
-              const dsc = liveSum(Live.Disconnects);
-              const g = liveSum(Live.Gaps);
-              win.perSecond.push({ updates: u - lastUpdates, maxDelayMs: Number((liveMaxAndZero(Live.MaxDelayUs) / 1000).toFixed(1)), open: liveSum(Live.Open), disconnects: dsc - lastDisc, gaps: g - lastGaps });
-              lastUpdates = u;
-              lastDisc = dsc;
-              lastGaps = g;
-            };
-            sampler = setInterval(sample, 1000);
-            timers.push(sampler);
-          }, Math.max(0, win.fromMs - performance.now())),
-          setTimeout(() => {
-            Atomics.store(ctl, 0, 0);
-            tell('window-end');
-            if (sampler !== null) clearInterval(sampler);
-            // the last second, when its tick did not come before this timer
-            if (sample !== null && win.perSecond.length < DURATION_S) sample();
-            if (selfA !== null) win.selfCpu = cpuBetween(selfA, cpuSample(process.pid));
-            look();
-          }, Math.max(0, win.toMs - performance.now())),
-        );
-      }
+      // the open loop starts 50 ms after it says so
+      if (/^ws-load: (open loop|saturate:)/.test(line) && Number.isNaN(win.fromMs)) timers.push(...scheduleWindow(win, performance.now() + WARMUP_S * 1000 + (SATURATE ? 0 : 50), null, look));
     }
   });
   const code = await new Promise<number | string | null>((resolve) => child.once('exit', (c, sig) => resolve(c ?? sig)));
@@ -311,6 +341,34 @@ async function runWsLoad(t: Target, pid: number | null, label: string): Promise<
   const json = out.split('\n').find((l) => l.startsWith('{"bench":'));
   if (code !== 0 || json === undefined) throw new Error(`ws-load (${label}) ended with ${String(code)}: ${(errText + out).slice(-800)}`);
   return { line: JSON.parse(json) as WsLine, window: win };
+}
+
+/**
+ * --no-orders: no ws-load; the window is --warmup s from now, for --duration s (a server that
+ * publishes by itself, as baseline --md's bare one). The server's CPU is measured here, over the
+ * same window, and put in a line of ws-load's shape (no orders: no acks, no latency).
+ */
+async function runQuiet(t: Target, pid: number | null): Promise<{ line: WsLine; window: Window }> {
+  const win = newWindow();
+  const timers = scheduleWindow(win, performance.now() + WARMUP_S * 1000, pid, lookFor(win, new Set([t.child?.pid ?? -1, pid ?? -1])));
+  await new Promise((r) => setTimeout(r, win.toMs - performance.now() + 50));
+  for (const x of timers) clearTimeout(x);
+  const c = win.serverCpu;
+  const zero = latencyMs({ getValueAtPercentile: () => 0, maxValue: 0, mean: 0 });
+  const line: WsLine = {
+    bench: 'none',
+    ackPerSec: 0,
+    latencyMs: zero,
+    serverCpuPct: c?.serverPct == null ? null : Math.round(c.serverPct),
+    serverThreadsCpuPct: c?.serverThreads == null || pid === null ? null : Object.fromEntries(c.serverThreads.map((x) => [x.tid === pid ? 'main' : `+${x.tid - pid}`, x.pct])),
+    generatorCpuPct: 0,
+    // as ws-load counts it: everything but the generator (none) and the server (the subscribers included)
+    otherCpuPct: c === null ? 0 : Math.round(c.otherPct + c.selfPct),
+    machineBusyPct: c === null ? 0 : Math.round(c.machineBusyPct),
+    unacked: 0,
+    sessions: 0,
+  };
+  return { line, window: win };
 }
 
 // ---------------------------------------------------------------- the machine and the server's log
@@ -357,7 +415,7 @@ async function serverIdle(pid: number | null): Promise<number> {
   }
 }
 
-/** After ws-load: at least SETTLE_S, then until no update arrived for a second (at most 120 s); the seconds waited. */
+/** After ws-load: at least SETTLE_S, then until no update arrived for a second (at most SETTLE_MAX_S); the seconds waited. */
 async function subscribersQuiet(): Promise<number> {
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
@@ -366,7 +424,7 @@ async function subscribersQuiet(): Promise<number> {
     await new Promise((r) => setTimeout(r, 1000));
     const now = liveSum(Live.Updates);
     const waited = (performance.now() - t0) / 1000;
-    if (now === last || waited >= 120) return waited;
+    if (now === last || waited >= SETTLE_MAX_S) return waited;
     last = now;
   }
 }
@@ -432,8 +490,8 @@ async function main(): Promise<number> {
         await new Promise((r2) => setTimeout(r2, 1000));
       } else say(`md-load: phase ${label}: no subscribers`);
       const logMark = target.logCount;
-      say(`md-load: phase ${label}: ws-load ${SATURATE ? '--saturate' : `--rate ${RATE}`} on ${SYMBOL} ...`);
-      const { line, window } = await runWsLoad(target, pid, label);
+      say(`md-load: phase ${label}: ${LOAD} on ${SYMBOL} ...`);
+      const { line, window } = NO_ORDERS ? await runQuiet(target, pid) : await runWsLoad(target, pid, label);
       let reports: ReportMsg[] | null = null;
       if (subs > 0) {
         const s = await subscribersQuiet();
@@ -569,7 +627,7 @@ function sayPhase(r: PhaseResult): void {
   const p = phaseLine(r);
   const thr = p.serverThreadsCpuPct === null ? '' : Object.entries(p.serverThreadsCpuPct).map(([k, v]) => `${k} ${v}`).join(', ');
   say('');
-  say(`phase ${r.phase}: ${p.subscribersConnected} subscriber(s), ws-load ${SATURATE ? 'saturate' : `open loop ${RATE}/s`} on ${SYMBOL}, ${DURATION_S} s measured`);
+  say(`phase ${r.phase}: ${p.subscribersConnected} subscriber(s), ${LOAD} on ${SYMBOL}, ${DURATION_S} s measured`);
   say(`  orders        ${p.ackPerSec} acks/s; order-to-ack p50 ${p.orderLatencyMs.p50} p99 ${p.orderLatencyMs.p99} p99.9 ${p.orderLatencyMs.p99_9} max ${p.orderLatencyMs.max} ms; unacked ${p.unacked}`);
   say(`  server CPU    ${p.serverCpuPct} % of a core (${p.serverCpuUsPerOrder} µs an order; threads: ${thr})`);
   say(`  other CPU     generator ${p.generatorCpuPct} %, subscribers (this process) ${p.subscribersCpuPct ?? '-'} % (${p.subscribersSysCpuPct ?? '-'} kernel)${p.subscriberThreadsElu === null ? '' : ` (event-loop utilisation ${p.subscriberThreadsElu.join(', ')})`}, the rest (kernel softirqs, other programs) ${p.restCpuPct ?? '-'} %; machine ${p.machineBusyPct} % busy of ${availableParallelism()} cores`);
@@ -602,7 +660,7 @@ function report(t: Target, results: PhaseResult[], logPath: string | null): void
   const m = allReports.length > 0 ? merged(allReports) : null;
   const first = withs[0];
   say('');
-  say(`market-data fan-out: ${SUBSCRIBERS} subscribers to ${CHANNELS.join(' + ')} of ${SYMBOL}, ws-load ${SATURATE ? 'saturate' : `open loop ${RATE}/s`}, phases ${PHASES.join(', ')}`);
+  say(`market-data fan-out: ${SUBSCRIBERS} subscribers to ${CHANNELS.join(' + ')} of ${SYMBOL}, ${LOAD}, phases ${PHASES.join(', ')}`);
   if (m !== null) say(`  delay (ms, all with-phases)  p50 ${m.delay.p50} p90 ${m.delay.p90} p99 ${m.delay.p99} p99.9 ${m.delay.p99_9} max ${m.delay.max}: p99 ≤ ${DELAY_TARGET_MS} ms ${m.delay.p99 <= DELAY_TARGET_MS ? 'met' : 'NOT met'} at ${ackWith?.toFixed(0)} orders/s (the target is at 100,000/s)`);
   if (ratio !== null) say(`  throughput    ${ackWith?.toFixed(0)} acks/s with subscribers, ${ackWithout?.toFixed(0)} without: ratio ${ratio}${SATURATE ? ` (drop ≤ 10 %: ${ratio >= 0.9 ? 'met' : 'NOT met'})` : ' (open loop: both at the offered rate; compare the server CPU per order instead)'}; server CPU per order ${cpuWith?.toFixed(0)} µs with, ${cpuWithout?.toFixed(0)} µs without`);
   if (logPath !== null) say(`  server log    ${logPath}`);
@@ -611,8 +669,8 @@ function report(t: Target, results: PhaseResult[], logPath: string | null): void
     url: t.child === null ? t.base : 'self-started',
     durability: t.child === null ? null : SERVER.durability,
     gateways: t.child === null ? null : SERVER.gateways,
-    mode: SATURATE ? 'saturate' : 'open',
-    offeredPerSec: SATURATE ? null : RATE,
+    mode: NO_ORDERS ? 'none' : SATURATE ? 'saturate' : 'open',
+    offeredPerSec: SATURATE || NO_ORDERS ? null : RATE,
     symbol: SYMBOL,
     channels: CHANNELS,
     subscribers: SUBSCRIBERS,

@@ -30,6 +30,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Packr, Unpackr } from 'msgpackr';
 import hdr from 'hdr-histogram-js';
+import { keyIs, numAt, numEnd, sLen, sStart, strAt } from './msgpack-scan.js';
 
 export interface SubscribersData {
   host: string;
@@ -165,60 +166,7 @@ function note(e: string): void {
   if (errors.length < 20) errors.push(e);
 }
 
-// ---------------------------------------------------------------- the MessagePack head scanner
-
-let sStart = 0;
-let sLen = 0;
-function strAt(b: Buffer, p: number): boolean {
-  const h = b[p]!;
-  if ((h & 0xe0) === 0xa0) {
-    sStart = p + 1;
-    sLen = h & 0x1f;
-  } else if (h === 0xd9) {
-    sStart = p + 2;
-    sLen = b[p + 1]!;
-  } else if (h === 0xda) {
-    sStart = p + 3;
-    sLen = b.readUInt16BE(p + 1);
-  } else return false;
-  return true;
-}
-
-/** a number at p (NaN if not one); numEnd = the offset after it */
-let numEnd = 0;
-function numAt(b: Buffer, p: number): number {
-  const h = b[p]!;
-  if (h < 0x80) {
-    numEnd = p + 1;
-    return h;
-  }
-  switch (h) {
-    case 0xcc:
-      numEnd = p + 2;
-      return b[p + 1]!;
-    case 0xcd:
-      numEnd = p + 3;
-      return b.readUInt16BE(p + 1);
-    case 0xce:
-      numEnd = p + 5;
-      return b.readUInt32BE(p + 1);
-    case 0xcf:
-      numEnd = p + 9;
-      return b.readUInt32BE(p + 1) * 4294967296 + b.readUInt32BE(p + 5);
-    case 0xd3:
-      numEnd = p + 9;
-      return b.readInt32BE(p + 1) * 4294967296 + b.readUInt32BE(p + 5);
-    case 0xcb:
-      numEnd = p + 9;
-      return b.readDoubleBE(p + 1);
-    case 0xca:
-      numEnd = p + 5;
-      return b.readFloatBE(p + 1);
-    default:
-      numEnd = p;
-      return NaN;
-  }
-}
+// ---------------------------------------------------------------- the update's head (read with ./msgpack-scan.ts)
 
 // key bytes compared by length and a distinguishing byte: type(4) channel(7) seq(3) ts(2)
 const enum Key {
@@ -244,11 +192,6 @@ function keyOf(b: Buffer, at: number, len: number): Key {
 }
 
 const UPDATE = Buffer.from('update');
-function isUpdate(b: Buffer, at: number, len: number): boolean {
-  if (len !== 6) return false;
-  for (let i = 0; i < 6; i++) if (b[at + i] !== UPDATE[i]) return false;
-  return true;
-}
 
 /** the channel index of the string at b[at..at+len), -1 if not subscribed */
 function channelOf(b: Buffer, at: number, len: number): number {
@@ -290,7 +233,7 @@ function onMessage(c: Conn, b: Buffer, p: number, end: number, recvUs: number, m
     const k = keyOf(b, sStart, sLen);
     p = sStart + sLen;
     if (k === Key.Type) {
-      if (!strAt(b, p) || !isUpdate(b, sStart, sLen)) return other(c, b, start, end, recvUs, measuring);
+      if (!strAt(b, p) || !keyIs(b, sStart, sLen, UPDATE)) return other(c, b, start, end, recvUs, measuring);
       update = true;
       p = sStart + sLen;
     } else if (k === Key.Channel) {
