@@ -17,6 +17,7 @@ import { SequencerControl } from '../sequencer/control.js';
 import { EVENT_CONSUMER } from './eventFeed.js';
 import { SessionGateway, type StoredRange } from './sessions.js';
 import { MarketDataGateway } from './marketData.js';
+import { AddressConnections } from './addressConnections.js';
 import { ApiError } from './errors.js';
 import type { ReportQuery } from '../reportworker/queryTask.js';
 
@@ -34,6 +35,9 @@ export interface GatewayThreadData {
   mdPort: MessagePort;
   /** whether the market-data worker is running when this thread starts (src/server/marketData.ts) */
   mdAvailability: 'up' | 'down' | 'gaveUp';
+  /** market-data connections per remote address, shared by every gateway thread (addressConnections.ts), and the limit */
+  mdConnectionsSab: SharedArrayBuffer;
+  mdConnectionsPerAddress: number;
   controlSab: SharedArrayBuffer;
   metricsSab: SharedArrayBuffer;
   adminTokenHashHex: string;
@@ -116,7 +120,7 @@ const router = new Router(app, {
 });
 const keys = new KeyCache(dispatcher);
 const sessions = new SessionGateway(app, data.eventsSab, EVENT_CONSUMER.FIRST_GATEWAY + data.index, dispatcher, directory, keys, { range: (accountId, from) => ask<StoredRange>('range', { accountId, from }) }, log, (n) => metrics.setSessions(n));
-const marketData = new MarketDataGateway(app, data.mdSab, data.index, data.index, data.mdPort, log, data.mdAvailability);
+const marketData = new MarketDataGateway(app, data.mdSab, data.index, data.index, data.mdPort, log, data.mdAvailability, new AddressConnections(data.mdConnectionsSab, data.mdConnectionsPerAddress));
 registerRest(router, {
   marketData,
   dispatcher,

@@ -21,6 +21,7 @@ import type { HttpResponse, TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { SYMBOL_RE } from '../engine/symbols.js';
 import { CHANNELS } from '../marketdata/types.js';
 import { MdKind, MdRingReader, type MdFrame } from '../mdworker/mdRing.js';
+import { type Acquired, addressKey, type AddressConnections } from './addressConnections.js';
 import type { MdReply, MdRequest } from '../mdworker/requests.js';
 
 export const MD_LIMITS = {
@@ -55,6 +56,8 @@ interface MdConn {
   /** snapshot requests this connection may still make now (a token bucket, MD_LIMITS) */
   tokens: number;
   tokensAtMs: number;
+  /** the remote address's key in the per-address count (released on close); null: not counted */
+  addr: Uint8Array | null;
 }
 
 interface SseClient {
@@ -63,6 +66,8 @@ interface SseClient {
   closed: boolean;
   /** bytes written since the socket last had room */
   backlog: number;
+  /** the remote address's key in the per-address count (released when the stream ends); null: not counted */
+  addr: Uint8Array | null;
 }
 
 /** who waits for a subscription snapshot */
@@ -104,6 +109,8 @@ export class MarketDataGateway {
     port: MessagePort,
     private readonly log: (line: string) => void,
     availability: 'up' | 'down' | 'gaveUp' = 'up',
+    /** market-data connections per remote address over every gateway thread (null: not limited) */
+    private readonly perAddress: AddressConnections | null = null,
   ) {
     this.availability = availability;
     this.ring = availability === 'up' ? new MdRingReader(mdSab, consumer) : null;
@@ -118,8 +125,16 @@ export class MarketDataGateway {
       upgrade: (res, req, context) => {
         if (!this.running) return this.refuse(res);
         if (this.availability === 'gaveUp') return this.refuse(res, UNAVAILABLE.message!);
+        // refused at the upgrade, before any WebSocket exists (released in `close`, the one way every WebSocket ends)
+        const addr = this.countAddress(res);
+        if (typeof addr === 'string') return this.tooMany(res, addr, true);
         const format: Format = new URLSearchParams(req.getQuery() ?? '').get('format') === 'json' ? 'json' : 'msgpack';
-        res.upgrade<MdConn>({ format, subs: new Map(), closed: false, tokens: MD_LIMITS.snapshotBurst, tokensAtMs: performance.now() }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+        try {
+          res.upgrade<MdConn>({ format, subs: new Map(), closed: false, tokens: MD_LIMITS.snapshotBurst, tokensAtMs: performance.now(), addr }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+        } catch (e) {
+          this.releaseAddress(addr);
+          throw e;
+        }
       },
       open: (ws) => {
         this.conns.add(ws);
@@ -128,6 +143,8 @@ export class MarketDataGateway {
       close: (ws) => {
         const c = ws.getUserData();
         c.closed = true;
+        this.releaseAddress(c.addr);
+        c.addr = null;
         this.conns.delete(ws);
         for (const t of c.subs.keys()) this.unsub(t, c.format);
       },
@@ -430,7 +447,10 @@ export class MarketDataGateway {
       res.cork(() => res.writeStatus('400 Bad Request').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'INVALID_REQUEST', message: bad } })));
       return;
     }
-    const s: SseClient = { res, topics: new Set(), closed: false, backlog: 0 };
+    const addr = this.countAddress(res);
+    if (typeof addr === 'string') return this.tooMany(res, addr, false);
+    // released in forget(), which every end of a stream goes through (aborted by the client, closed here)
+    const s: SseClient = { res, topics: new Set(), closed: false, backlog: 0, addr };
     res.onAborted(() => this.forget(s));
     this.sse.add(s);
     res.cork(() => {
@@ -466,6 +486,33 @@ export class MarketDataGateway {
     s.res.cork(() => s.res.end(undefined, true));
   }
 
+  /**
+   * One more market-data connection of the request's remote address (config
+   * `mdConnectionsPerAddress`, over every gateway thread): its key, null when nothing is counted,
+   * or why it is refused.
+   */
+  private countAddress(res: HttpResponse): Uint8Array | null | Exclude<Acquired, 'ok'> {
+    if (this.perAddress === null) return null;
+    const key = addressKey(res.getRemoteAddress());
+    if (key === null) return null;
+    const r = this.perAddress.acquire(key);
+    return r === 'ok' ? key : r;
+  }
+
+  private releaseAddress(key: Uint8Array | null): void {
+    if (key !== null && this.perAddress !== null && !this.perAddress.release(key)) this.log('market data: a connection count released twice (ignored)');
+  }
+
+  /** 429 for an address at its limit, 503 when the table of addresses is full */
+  private tooMany(res: HttpResponse, why: Exclude<Acquired, 'ok'>, closeConnection: boolean): void {
+    const limit = this.perAddress?.limit ?? 0;
+    const [status, code, message] =
+      why === 'limit'
+        ? ['429 Too Many Requests', 'RATE_LIMITED', `at most ${limit} market-data connections (WebSocket /v1/md and SSE /v1/stream together) per address: close one first`]
+        : ['503 Service Unavailable', 'OVERLOADED', 'too many market-data clients: retry later'];
+    res.cork(() => res.writeStatus(status).writeHeader('content-type', 'application/json').writeHeader('retry-after', '1').end(JSON.stringify({ error: { code, message } }), closeConnection));
+  }
+
   /** a stream or an upgrade that came (on a kept-alive connection) after the stop began: nothing would ever close it */
   private refuse(res: HttpResponse, message = STOPPING.message!): void {
     res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'OVERLOADED', message } }), true));
@@ -474,6 +521,8 @@ export class MarketDataGateway {
   private forget(s: SseClient): void {
     if (s.closed) return;
     s.closed = true;
+    this.releaseAddress(s.addr);
+    s.addr = null;
     this.sse.delete(s);
     for (const t of s.topics) {
       this.sseByTopic.get(t)?.delete(s);

@@ -75,6 +75,8 @@ export interface ProcessFacts {
   connections?: number;
   /** the supervised workers (src/server/supervisor.ts) */
   workers?: { name: string; up: boolean; failures: number; restarts: number; gaveUp: boolean }[];
+  /** market-data connections (WebSocket and SSE) counted per remote address (addressConnections.ts) */
+  mdConnections?: { connections: number; addresses: number; refused: number };
 }
 
 /** The rings, for occupancy and lag gauges. */
@@ -106,6 +108,11 @@ export function renderMetrics(control: SequencerControl, gateways: GatewayMetric
   gauge('seqex_event_ring_laps_total', 'times a consumer fell a whole event ring behind', rings.events.lapCount(), 'counter');
   gauge('seqex_session_store_lag_bytes', 'event ring bytes the session store has not read yet', rings.events.lagBytes(0));
   gauge('seqex_ws_sessions', 'binary sessions connected', gateways.reduce((n, g) => n + g.read().sessions, 0));
+  if (facts.mdConnections !== undefined) {
+    gauge('seqex_md_connections', 'market-data connections open (WebSocket /v1/md and SSE /v1/stream)', facts.mdConnections.connections);
+    gauge('seqex_md_connection_addresses', 'remote addresses with market-data connections open', facts.mdConnections.addresses);
+    gauge('seqex_md_connections_refused_total', 'market-data connections refused: the address was at mdConnectionsPerAddress (429), or too many addresses (503)', facts.mdConnections.refused, 'counter');
+  }
   const workers = facts.workers ?? [];
   if (workers.length > 0) {
     const labelled = (name: string, help: string, type: string, v: (w: (typeof workers)[number]) => number) =>

@@ -31,6 +31,11 @@ export interface ServeConfig {
   /** null: read `<dataDir>/admin-token`, or make one there at the first start */
   adminToken: string | null;
   rateLimit: { perSec: number; burst: number };
+  /**
+   * market-data connections (WebSocket `/v1/md` and SSE `/v1/stream` together) one remote address
+   * may hold at once, over all gateway threads (docs/market-data.md); loopback counts like any address
+   */
+  mdConnectionsPerAddress: number;
   /** how a failed market-data or report worker is restarted (src/server/supervisor.ts) */
   workerRestart: RestartPolicy;
   maxBodyBytes: number;
@@ -94,6 +99,7 @@ export function defaultConfig(): ServeConfig {
     durability: 'fsync',
     adminToken: null,
     rateLimit: { perSec: 1000, burst: 2000 },
+    mdConnectionsPerAddress: 100,
     workerRestart: { ...WORKER_RESTART },
     maxBodyBytes: 64 * 1024,
     requestTimeoutMs: 10_000,
@@ -112,12 +118,16 @@ export function defaultGateways(): number {
 
 export class ConfigError extends Error {}
 
+/** the largest mdConnectionsPerAddress (the shared count table holds at most this per address) */
+export const MAX_MD_CONNECTIONS_PER_ADDRESS = 1_000_000;
+
 const FLAGS: Record<string, keyof ServeConfig> = {
   '--data-dir': 'dataDir',
   '--port': 'port',
   '--host': 'host',
   '--gateways': 'gateways',
   '--durability': 'durability',
+  '--md-connections-per-address': 'mdConnectionsPerAddress',
 };
 
 const ENV: Record<string, keyof ServeConfig> = {
@@ -127,6 +137,7 @@ const ENV: Record<string, keyof ServeConfig> = {
   SEQEX_GATEWAYS: 'gateways',
   SEQEX_DURABILITY: 'durability',
   SEQEX_ADMIN_TOKEN: 'adminToken',
+  SEQEX_MD_CONNECTIONS_PER_ADDRESS: 'mdConnectionsPerAddress',
 };
 
 /** The configuration from `argv` (after `serve`), the environment and the file `--config` names. */
@@ -184,6 +195,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 function fromText(key: keyof ServeConfig, v: string, from: string): unknown {
+  if (key === 'mdConnectionsPerAddress') {
+    if (!/^\d{1,7}$/.test(v)) throw new ConfigError(`${from}: ${key} must be an integer, got "${v}"`);
+    return Number(v);
+  }
   if (key === 'port' || key === 'gateways') {
     if (!/^\d{1,5}$/.test(v)) throw new ConfigError(`${from}: ${key} must be an integer, got "${v}"`);
     return Number(v);
@@ -203,6 +218,8 @@ function validate(c: ServeConfig): void {
   if (c.adminToken !== null && (typeof c.adminToken !== 'string' || c.adminToken.length < 16)) bad('adminToken must be at least 16 characters');
   const r = c.rateLimit as unknown as { perSec: unknown; burst: unknown };
   if (r === null || typeof r !== 'object' || !(Number(r.perSec) > 0) || !(Number(r.burst) >= 1)) bad('rateLimit must be {perSec > 0, burst >= 1}');
+  if (!Number.isInteger(c.mdConnectionsPerAddress) || c.mdConnectionsPerAddress < 1 || c.mdConnectionsPerAddress > MAX_MD_CONNECTIONS_PER_ADDRESS)
+    bad(`mdConnectionsPerAddress must be an integer 1..${MAX_MD_CONNECTIONS_PER_ADDRESS}, got ${String(c.mdConnectionsPerAddress)}`);
   const w = c.workerRestart as unknown as Record<string, unknown>;
   if (w === null || typeof w !== 'object' || Array.isArray(w) || Object.keys(w).some((k) => !(k in WORKER_RESTART)))
     bad(`workerRestart must be {${Object.keys(WORKER_RESTART).join(', ')}}`);

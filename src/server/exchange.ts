@@ -16,6 +16,7 @@ import { hashKey, newApiKey } from '../gateway/auth.js';
 import { Dispatcher } from '../gateway/dispatcher.js';
 import type { FromGateway, GatewayThreadData, ToGateway } from '../gateway/gatewayThread.js';
 import { GatewayMetrics, renderMetrics } from '../gateway/metrics.js';
+import { AddressConnections } from '../gateway/addressConnections.js';
 import { Unit } from '../gateway/units.js';
 import { minorUnit } from '../domain/decimal.js';
 import { workerUrl } from '../platform/workers.js';
@@ -82,12 +83,15 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
     await seedReferenceData(own, cfg, log);
     const demo = cfg.demoAccount === null ? null : await seedDemoAccount(own, cfg, log);
     const metricsSab = GatewayMetrics.create(cfg.gateways);
+    // market-data connections per remote address, counted over every gateway thread
+    const mdConnectionsSab = AddressConnections.create();
+    const mdConnections = new AddressConnections(mdConnectionsSab, cfg.mdConnectionsPerAddress);
     const gatewayMetrics = Array.from({ length: cfg.gateways }, (_, i) => new GatewayMetrics(metricsSab, i));
     const answer = async (what: string, m: { accountId?: number; from?: number; query?: ReportQuery; minSeq?: number }): Promise<unknown> => {
       if (what === 'range') return store.range(m.accountId!, m.from!);
       if (what === 'report') return reports.query(m.query!, m.minSeq ?? 0);
       if (what === 'metrics')
-        return renderMetrics(host.control, gatewayMetrics, { role: 'primary', uptimeSeconds: Math.round((performance.now() - startedMs) / 1000), workers: [md.supervisor.facts(), reports.supervisor.facts()] }, { inbound: host.inbound, journal: host.journalRing, events: host.events });
+        return renderMetrics(host.control, gatewayMetrics, { role: 'primary', uptimeSeconds: Math.round((performance.now() - startedMs) / 1000), workers: [md.supervisor.facts(), reports.supervisor.facts()], mdConnections: mdConnections.totals() }, { inbound: host.inbound, journal: host.journalRing, events: host.events });
       if (what === 'snapshot') {
         try {
           const s = await host.snapshotNow();
@@ -126,6 +130,8 @@ export async function startExchange(cfg: ServeConfig, log: (line: string) => voi
         mdSab: mdLink.sab,
         mdPort: mdLink.port,
         mdAvailability: mdLink.availability,
+        mdConnectionsSab,
+        mdConnectionsPerAddress: cfg.mdConnectionsPerAddress,
         controlSab: host.control.sab,
         metricsSab,
         adminTokenHashHex: createHash('sha256').update(adminToken).digest('hex'),

@@ -54,6 +54,17 @@ describe('serve configuration', () => {
     expect(() => loadConfig(['--config', file('f.json', '{"rateLimit": {"perSec": 0, "burst": 1}}')], {})).toThrow(/rateLimit/);
   });
 
+  it('mdConnectionsPerAddress: 100 by default; file, environment and flag set it; out of range refused', () => {
+    expect(loadConfig([], {}).mdConnectionsPerAddress).toBe(100);
+    expect(loadConfig(['--config', file('m1.json', '{"mdConnectionsPerAddress": 5}')], {}).mdConnectionsPerAddress).toBe(5);
+    expect(loadConfig([], { SEQEX_MD_CONNECTIONS_PER_ADDRESS: '2000' }).mdConnectionsPerAddress).toBe(2000);
+    expect(loadConfig(['--md-connections-per-address', '7'], { SEQEX_MD_CONNECTIONS_PER_ADDRESS: '2000' }).mdConnectionsPerAddress).toBe(7);
+    expect(() => loadConfig(['--md-connections-per-address', '0'], {})).toThrow(/mdConnectionsPerAddress must be an integer 1\.\.1000000/);
+    expect(() => loadConfig([], { SEQEX_MD_CONNECTIONS_PER_ADDRESS: '1e3' })).toThrow(/mdConnectionsPerAddress must be an integer/);
+    expect(() => loadConfig(['--config', file('m2.json', '{"mdConnectionsPerAddress": 2000000}')], {})).toThrow(/mdConnectionsPerAddress must be an integer 1\.\./);
+    expect(() => loadConfig(['--config', file('m3.json', '{"mdConnectionsPerAddress": "10"}')], {})).toThrow(/mdConnectionsPerAddress/);
+  });
+
   it('workerRestart: a partial policy keeps the other defaults; bad or unknown fields are refused', () => {
     expect(loadConfig(['--config', file('w1.json', '{"workerRestart": {"maxFastFailures": 3}}')], {}).workerRestart).toEqual({ firstDelayMs: 100, maxDelayMs: 5000, healthyAfterMs: 60000, maxFastFailures: 3 });
     expect(() => loadConfig(['--config', file('w2.json', '{"workerRestart": {"firstDelayMs": -1}}')], {})).toThrow(/workerRestart.firstDelayMs must be an integer >= 1/);
