@@ -46,7 +46,7 @@ loadtest: build
 clean:
 	rm -rf dist
 
-.PHONY: loadtest-ws loadtest-idle loadtest-baseline loadtest-md
+.PHONY: loadtest-ws loadtest-idle loadtest-baseline loadtest-baseline-md loadtest-md
 
 # binary WebSocket order entry (tools/load/ws-load.ts): open loop at --rate (default 50,000/s) over
 # several sessions, order-to-ack HdrHistogram from the intended send times; --saturate for the
@@ -64,6 +64,11 @@ loadtest-idle: build
 # with nothing behind it; e.g. make loadtest-baseline LOADTEST_BASELINE_ARGS="--duration 10"
 loadtest-baseline: build
 	node dist/tools/load/baseline.js $(LOADTEST_BASELINE_ARGS)
+
+# the fan-out's ceiling (tools/load/baseline-md.ts): md-load's 1,000 subscribers against bare
+# uWebSockets.js and against seqex in one run, at 20 / 100 / 1,000 updates a second
+loadtest-baseline-md: build
+	node dist/tools/load/baseline.js --md $(LOADTEST_BASELINE_MD_ARGS)
 
 # market-data fan-out (tools/load/md-load.ts): 1,000 /v1/md subscribers to l2 + trades of AAPL under
 # ws-load, their delay from the engine's ts, then the same ws-load without them; e.g. LOADTEST_MD_ARGS="--saturate"
