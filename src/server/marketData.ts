@@ -99,21 +99,11 @@ export class MarketDataService {
   }
 
   async stop(): Promise<void> {
-    await this.supervisor.stop(async (w) => {
-      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-      w.postMessage({ type: 'stop' });
-      const t = setTimeout(() => void w.terminate(), 5_000); // it holds no sockets: terminating is safe
-      await exited;
-      clearTimeout(t);
-    });
+    await this.supervisor.stop(5_000); // it holds no sockets: terminating is safe
   }
 
   /** tests only: makes the current worker fail (an uncaught error in it, or a terminate) */
   crashForTest(how: 'throw' | 'terminate'): boolean {
-    const w = this.supervisor.current;
-    if (w === null) return false;
-    if (how === 'throw') w.postMessage({ type: 'testCrash' });
-    else void w.terminate();
-    return true;
+    return this.supervisor.crashForTest(how);
   }
 }

@@ -107,22 +107,12 @@ export class ReportService {
   }
 
   async stop(): Promise<void> {
-    await this.supervisor.stop(async (w) => {
-      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-      w.postMessage({ type: 'stop' });
-      const t = setTimeout(() => void w.terminate(), 30_000);
-      await exited;
-      clearTimeout(t);
-    });
+    await this.supervisor.stop(30_000);
     await this.pool.destroy();
   }
 
-  /** tests only: makes the current writer fail (an uncaught error in it, or a terminate) */
+  /** tests only: makes the current worker fail (an uncaught error in it, or a terminate) */
   crashForTest(how: 'throw' | 'terminate'): boolean {
-    const w = this.supervisor.current;
-    if (w === null) return false;
-    if (how === 'throw') w.postMessage({ type: 'testCrash' });
-    else void w.terminate();
-    return true;
+    return this.supervisor.crashForTest(how);
   }
 }

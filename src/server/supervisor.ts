@@ -147,13 +147,31 @@ export class WorkerSupervisor {
     this.timer.unref();
   }
 
-  /** Stops supervising; `ask` tells the running worker to stop (its exit is then expected). */
-  async stop(ask: (w: Worker) => Promise<void>): Promise<void> {
-    const w = this.state === 'running' ? this.worker : null;
+  /**
+   * Stops supervising and asks the running worker to stop ({type: 'stop'}: its exit is then
+   * expected); terminates it if it has not exited after `terminateAfterMs`.
+   */
+  async stop(terminateAfterMs: number): Promise<void> {
+    const w = this.current;
     this.state = 'stopped';
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    if (w !== null) await ask(w);
+    if (w !== null) {
+      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+      w.postMessage({ type: 'stop' });
+      const t = setTimeout(() => void w.terminate(), terminateAfterMs);
+      await exited;
+      clearTimeout(t);
+    }
     await this.exited;
+  }
+
+  /** Tests only: makes the current worker fail (an uncaught error in it, or a terminate). */
+  crashForTest(how: 'throw' | 'terminate'): boolean {
+    const w = this.current;
+    if (w === null) return false;
+    if (how === 'throw') w.postMessage({ type: 'testCrash' });
+    else void w.terminate();
+    return true;
   }
 }
