@@ -1,6 +1,8 @@
 /**
  * The reconciliation behind `seqex audit`: the report database's ledger against the engine state
- * rebuilt from the journal (at the database's last seq). The ledger is derived data written by
+ * rebuilt from the journal (at the database's last seq). The ledger is read through its view
+ * (schema.ts): the rows of ledger_rows and the settlement entries kept in trade rows alike, so a
+ * damaged value is found wherever it is stored. The ledger is derived data written by
  * another thread from the event stream; this proves it says what the engine did:
  *
  * - per (account, asset): the sum of the ledger's deltaTotal and deltaReserved equals the engine's
@@ -193,10 +195,11 @@ export function auditReports(db: Database.Database, engine: Engine, journalLastS
   if (fillCount !== 2 * tradeCount) diff(`fills: ${fillCount} rows for ${tradeCount} trades (expected ${2 * tradeCount})`);
 
   if (unlisted > 0) differences.push(`... and ${unlisted} more differences`);
+  const storedApart = (db.prepare('SELECT count(*) AS n FROM ledger_rows').get() as { n: number }).n;
   const summary = [
     `reports seq   ${dbSeq} (journal ${journalLastSeq})`,
     `accounts      ${accountIds.length}, assets ${assetCount}, balances ${wallets.size}`,
-    `ledger rows   ${ledgerRows}`,
+    `ledger rows   ${ledgerRows} (${storedApart} in ledger_rows, ${ledgerRows - storedApart} kept in trade rows)`,
     `open orders   ${openInDb} in the reports`,
     `trades        ${tradeCount} (${fillCount} fills)`,
     'per asset (minor units): supply = deposits + withdrawals; trade and fee deltas sum to 0',

@@ -10,11 +10,14 @@
  * ring frame carries), so the worker makes no object per event; `apply(DecodedEvent[])` encodes
  * decoded events back into records and takes the same path (tests, slow consumers).
  *
- * Why the shapes (README.md has the numbers): a row costs about a microsecond per handful of
- * columns to bind, and an index entry whose key is scattered (by account) costs several times a
- * row. So: rows go in as multi-row INSERTs of CHUNK_ROWS rows; the many execution reports of one
- * order inside a batch become one upsert of its last state; fills are sorted by their clustered
- * key (account, time) before they are inserted, so each account's inserts land together.
+ * Why the shapes (README.md has the numbers): a row costs about its values (~30 ns each to bind as
+ * spread arguments, three times that as an array, plus storing them), and an index entry whose key
+ * is scattered (by account) costs several times a row. So: rows go in as multi-row INSERTs of
+ * CHUNK_ROWS rows bound as spread arguments; a trade's settlement (six BALANCE events) is stored
+ * in its trade row, not as six ledger rows (the `ledger` view reads both); the many execution
+ * reports of one order inside a batch become one upsert of its last state; fills are sorted by
+ * their clustered key (account, time) before they are inserted, so each account's inserts land
+ * together.
  *
  * The writer needs every event from seq 1 (reference data: a symbol's base and quote say which side
  * of a fill paid which fee); it throws on events that contradict each other rather than write
@@ -22,6 +25,7 @@
  */
 import Database from 'better-sqlite3';
 import { BalanceCause, ExecType, OrdStatus, Side } from '../domain/codes.js';
+import { FEE_ACCOUNT_ID } from '../engine/engine.js';
 import { type DecodedEvent, EVENT_FIELDS, EVENT_LENGTH, EVENT_NAMES, Ev, type EventLog } from '../engine/events.js';
 import { configureBulkWriter, configureWriter, ensureSchema, readMeta } from './schema.js';
 
@@ -35,8 +39,14 @@ export interface ReportWriterOptions {
   bulk?: boolean;
 }
 
-/** measured: 10,000 -> 50,000 events a batch took the bench from ~24k to ~33k fills/s (fewer commits and checkpoints); more gained little */
-export const DEFAULT_BATCH_EVENTS = 50_000;
+/**
+ * measured: 10,000 -> 50,000 events a batch took the bench from ~24k to ~33k fills/s (fewer commits
+ * and checkpoints). With the settlement kept in trade rows a batch's cost is mostly the pages it
+ * dirties (an account's fills, its closed orders: about one page per account whatever the batch
+ * holds), so 200,000 gains again (README.md). A live report worker commits by time (every 20 ms)
+ * long before this; it bounds catch-up and rebuild batches (memory: tens of MB).
+ */
+export const DEFAULT_BATCH_EVENTS = 200_000;
 /** rows per INSERT statement: fewer native calls, far under SQLite's 32,766 parameters */
 const CHUNK_ROWS = 64;
 
@@ -48,8 +58,18 @@ const ORDER_COLS = [
   'createdAtUs', 'updatedAtUs', 'seq',
 ] as const;
 const FILL_COLS = ['accountId', 'tsUs', 'fillId', 'tradeId', 'orderId', 'symbolIdx', 'side', 'priceTicks', 'qtyLots', 'liquidity', 'feeMinor', 'feeAssetIdx', 'seq'] as const;
-const TRADE_COLS = ['symbolIdx', 'tsUs', 'tradeId', 'priceTicks', 'qtyLots', 'takerSide', 'makerOrderId', 'takerOrderId', 'seq'] as const;
-const LEDGER_COLS = ['seq', 'tsUs', 'accountId', 'assetIdx', 'deltaTotal', 'deltaReserved', 'total', 'reserved', 'cause', 'refId', 'refStr'] as const;
+const TRADE_COLS = [
+  'symbolIdx', 'tsUs', 'tradeId', 'priceTicks', 'qtyLots', 'takerSide', 'makerOrderId', 'takerOrderId', 'seq',
+  'baseIdx', 'quoteIdx', 'legs', 'settleId', 'buyerAccountId', 'sellerAccountId',
+  'buyPayDeltaTotal', 'buyPayDeltaReserved', 'buyPayTotal', 'buyPayReserved', 'buyRecvDeltaTotal', 'buyRecvTotal', 'buyRecvReserved',
+  'sellPayDelta', 'sellPayTotal', 'sellPayReserved', 'sellRecvDeltaTotal', 'sellRecvTotal', 'sellRecvReserved',
+  'feeBaseId', 'feeBaseMinor', 'feeBaseTotal', 'feeQuoteId', 'feeQuoteMinor', 'feeQuoteTotal',
+] as const;
+/** the index of each column in a trade row */
+const TR = Object.fromEntries(TRADE_COLS.map((c, i) => [c, i])) as Record<(typeof TRADE_COLS)[number], number>;
+/** the columns of a new trade row from 'legs' on: 0 until the trade's balance changes fill them in */
+const TRADE_SETTLEMENT_ZEROS = TRADE_COLS.length - TR.legs;
+const LEDGER_COLS = ['id', 'seq', 'tsUs', 'accountId', 'assetIdx', 'deltaTotal', 'deltaReserved', 'total', 'reserved', 'cause', 'refId', 'refStr'] as const;
 
 // where each fill row keeps what the sort and the fee need
 const FILL_ACCOUNT = FILL_COLS.indexOf('accountId');
@@ -159,29 +179,55 @@ class ChunkedInsert {
 
   /** Inserts the rows; returns how many. */
   run(rows: FlatRows): number {
-    for (const c of rows.full) this.chunk.run(c);
+    // spread, not the array: better-sqlite3 binds arguments about three times faster than the
+    // elements of an array argument (measured: ~30 ns against ~100 ns a value, most of a row's cost)
+    for (const c of rows.full) this.chunk.run(...c);
     const w = this.cols.length;
     const rest = rows.cur;
-    for (let i = 0; i < rest.length; i += w) this.one.run(rest.slice(i, i + w));
+    for (let i = 0; i < rest.length; i += w) this.one.run(...rest.slice(i, i + w));
     return rows.rows;
   }
 
-  /** Inserts rows given one array each. */
-  runRows(rows: readonly Value[][]): number {
-    const flat = new FlatRows(this.cols.length);
+  /** Inserts rows given one array each (through one reused chunk: no copy of the whole batch). */
+  runRows(rows: Iterable<Value[]>): number {
+    const w = this.cols.length;
+    const buf = (this.scratch ??= new Array<Value>(CHUNK_ROWS * w));
+    let at = 0;
+    let n = 0;
     for (const r of rows) {
-      for (let i = 0; i < r.length; i++) flat.cur.push(r[i]!);
-      flat.endRow();
+      for (let i = 0; i < w; i++) buf[at + i] = r[i]!;
+      at += w;
+      n++;
+      if (at === buf.length) {
+        this.chunk.run(...buf);
+        at = 0;
+      }
     }
-    return this.run(flat);
+    for (let i = 0; i < at; i += w) this.one.run(...buf.slice(i, i + w));
+    return n;
   }
+
+  private scratch: Value[] | undefined;
 }
 
 export interface RowCounts {
   orders: number;
   fills: number;
   trades: number;
+  /** ledger entries (BALANCE events), wherever stored */
   ledger: number;
+  /** of which rows of ledger_rows (the rest are columns of trade rows) */
+  ledgerRows: number;
+}
+
+/** where a batch's time went, ms (cumulative): JS building rows, then each table's inserts and the commit */
+export interface WriterPhases {
+  apply: number;
+  trades: number;
+  fills: number;
+  ledger: number;
+  orders: number;
+  commit: number;
 }
 
 export class ReportWriter {
@@ -194,7 +240,13 @@ export class ReportWriter {
   /** engine time of the last event applied, µs (candles are closed up to it) */
   lastTsUs: number;
   /** rows written so far by this writer (an order written in several batches counts each time) */
-  readonly written: RowCounts = { orders: 0, fills: 0, trades: 0, ledger: 0 };
+  readonly written: RowCounts = { orders: 0, fills: 0, trades: 0, ledger: 0, ledgerRows: 0 };
+  /** time spent per phase (for benchmarks) */
+  readonly phaseMs: WriterPhases = { apply: 0, trades: 0, fills: 0, ledger: 0, orders: 0, commit: 0 };
+  /** the last ledger id given (the count of BALANCE events applied) */
+  private ledgerId: number;
+  /** ledger entries buffered in this batch (folded or not) */
+  private pendingLedger = 0;
   /** batches written */
   batches = 0;
 
@@ -212,6 +264,8 @@ export class ReportWriter {
   private refOps: (() => void)[] = [];
   /** fill rows of the command being applied, by fillId (for its fee) */
   private readonly commandFills = new Map<number, Value[]>();
+  /** trade rows of the command being applied, by tradeId: the array holding the row and where (for its settlement) */
+  private readonly commandTrades = new Map<number, { a: Value[]; at: number }>();
   /** base and quote asset of each symbol (a fill's fee asset) */
   private readonly symbolBase: number[] = [];
   private readonly symbolQuote: number[] = [];
@@ -245,6 +299,7 @@ export class ReportWriter {
     const db = this.db;
     this.lastSeq = this.flushedSeq = readMeta(db, 'lastSeq');
     this.lastTsUs = readMeta(db, 'lastTsUs');
+    this.ledgerId = readMeta(db, 'ledgerId');
     for (const a of db.prepare('SELECT assetIdx, name FROM assets').all() as { assetIdx: number; name: string }[]) this.assetByName.set(a.name, a.assetIdx);
     for (const s of db.prepare('SELECT symbolIdx, baseIdx, quoteIdx FROM symbols').all() as { symbolIdx: number; baseIdx: number; quoteIdx: number }[]) {
       this.symbolBase[s.symbolIdx] = s.baseIdx;
@@ -256,7 +311,7 @@ export class ReportWriter {
     this.insertOrders = new ChunkedInsert(db, 'orders', ORDER_COLS, ` ON CONFLICT (orderId) DO UPDATE SET ${update}`);
     this.insertFills = new ChunkedInsert(db, 'fills', FILL_COLS);
     this.insertTrades = new ChunkedInsert(db, 'trades', TRADE_COLS);
-    this.insertLedger = new ChunkedInsert(db, 'ledger', LEDGER_COLS);
+    this.insertLedger = new ChunkedInsert(db, 'ledger_rows', LEDGER_COLS);
     this.setMeta = db.prepare('UPDATE meta SET value = ? WHERE key = ?');
     this.upsertAsset = db.prepare(
       'INSERT INTO assets (assetIdx, name, decimals, seq) VALUES (?, ?, ?, ?) ON CONFLICT (assetIdx) DO UPDATE SET name = excluded.name, decimals = excluded.decimals, seq = excluded.seq',
@@ -284,7 +339,9 @@ export class ReportWriter {
     if (seq !== this.partialSeq) {
       if (this.partialSeq !== 0) throw new Error(`report writer: seq ${seq} while seq ${this.partialSeq} still expects parts`);
       if (this.commandFills.size !== 0) this.commandFills.clear();
+      if (this.commandTrades.size !== 0) this.commandTrades.clear();
     }
+    const t0 = performance.now();
     let events = 0;
     let tsUs = this.lastTsUs;
     for (let at = from; at < to; at += EVENT_LENGTH[buf[at]!]!) {
@@ -315,6 +372,7 @@ export class ReportWriter {
     }
     this.lastTsUs = tsUs;
     this.pendingEvents += events;
+    this.phaseMs.apply += performance.now() - t0;
     if (more) {
       this.partialSeq = seq;
       return true;
@@ -365,7 +423,11 @@ export class ReportWriter {
   flush(): void {
     if (this.lastSeq === this.flushedSeq) return;
     if (this.partialSeq !== 0) throw new Error(`report writer: flush while seq ${this.partialSeq} still expects parts`);
+    const t0 = performance.now();
     this.writeBatch();
+    this.phaseMs.commit += performance.now() - t0 - this.insertMs;
+    this.written.ledger += this.pendingLedger;
+    this.pendingLedger = 0;
     this.orders = new Map();
     this.fills = [];
     this.trades.clear();
@@ -387,17 +449,32 @@ export class ReportWriter {
     this.db.close();
   }
 
+  /** time inside the last transaction's inserts (the rest of writeBatch is BEGIN and COMMIT) */
+  private insertMs = 0;
+
   private writeRows(): void {
     const w = this.written;
+    const p = this.phaseMs;
+    const t0 = performance.now();
     for (const op of this.refOps) op();
     w.trades += this.insertTrades.run(this.trades);
+    const t1 = performance.now();
     // in clustered key order: each account's inserts land on the same pages one after the other
     this.fills.sort((a, b) => (a[FILL_ACCOUNT] as number) - (b[FILL_ACCOUNT] as number) || (a[FILL_TS] as number) - (b[FILL_TS] as number) || (a[FILL_ID] as number) - (b[FILL_ID] as number));
     w.fills += this.insertFills.runRows(this.fills);
-    w.ledger += this.insertLedger.run(this.ledger);
-    w.orders += this.insertOrders.runRows([...this.orders.values()]);
+    const t2 = performance.now();
+    w.ledgerRows += this.insertLedger.run(this.ledger);
+    const t3 = performance.now();
+    w.orders += this.insertOrders.runRows(this.orders.values());
     this.setMeta.run(this.lastSeq, 'lastSeq');
     this.setMeta.run(this.lastTsUs, 'lastTsUs');
+    this.setMeta.run(this.ledgerId, 'ledgerId');
+    const t4 = performance.now();
+    p.trades += t1 - t0;
+    p.fills += t2 - t1;
+    p.ledger += t3 - t2;
+    p.orders += t4 - t3;
+    this.insertMs = t4 - t0;
   }
 
   private exec(b: Float64Array, at: number, strings: readonly string[]): void {
@@ -450,40 +527,117 @@ export class ReportWriter {
 
   private trade(b: Float64Array, at: number): void {
     const r = this.trades.cur;
-    r.push(b[at + T.symbolIdx]!, b[at + 2]!, b[at + T.tradeId]!, b[at + T.priceTicks]!, b[at + T.qtyLots]!, b[at + T.takerSide]!, b[at + T.makerOrderId]!, b[at + T.takerOrderId]!, b[at + 1]!);
+    const tradeId = b[at + T.tradeId]!;
+    const symbolIdx = b[at + T.symbolIdx]!;
+    const base = this.symbolBase[symbolIdx];
+    const quote = this.symbolQuote[symbolIdx];
+    if (base === undefined || quote === undefined) throw new Error(`report writer: trade ${tradeId} in symbol ${symbolIdx}, which no event defined`);
+    this.commandTrades.set(tradeId, { a: r, at: r.length });
+    r.push(symbolIdx, b[at + 2]!, tradeId, b[at + T.priceTicks]!, b[at + T.qtyLots]!, b[at + T.takerSide]!, b[at + T.makerOrderId]!, b[at + T.takerOrderId]!, b[at + 1]!, base, quote);
+    for (let i = 0; i < TRADE_SETTLEMENT_ZEROS; i++) r.push(0);
     this.trades.endRow();
   }
 
+  /**
+   * A BALANCE event becomes a ledger entry with the next ledger id. A trade's settlement (what
+   * each side paid and received, the fee account's credits) is stored in the trade's row (the
+   * ledger view reads it back); anything else, or a change without the shape settlement gives it,
+   * is a row of ledger_rows. Either way the ledger view has the event as it was.
+   */
   private balance(b: Float64Array, at: number, strings: readonly string[]): void {
+    const id = ++this.ledgerId;
+    this.pendingLedger++;
     const cause = b[at + B.cause]!;
+    const accountId = b[at + B.accountId]!;
     const assetIdx = b[at + B.assetIdx]!;
+    const deltaTotal = b[at + B.deltaTotal]!;
+    const deltaReserved = b[at + B.deltaReserved]!;
+    const total = b[at + B.total]!;
+    const reserved = b[at + B.reserved]!;
+    const refId = b[at + B.refId]!;
+    if (cause === BalanceCause.TRADE) {
+      if (this.foldSettlement(id, refId, accountId, assetIdx, deltaTotal, deltaReserved, total, reserved)) return;
+    } else if (cause === BalanceCause.FEE) {
+      // the fee account's credit names the trade and the asset: buyers pay in base, sellers in quote
+      this.addFee(refId, assetIdx, deltaTotal, b[at + 1]!);
+      if (accountId === FEE_ACCOUNT_ID && deltaReserved === 0 && reserved === 0 && this.foldFee(id, refId, assetIdx, deltaTotal, total)) return;
+    }
     const refStr = b[at + B.refStr]!;
     const r = this.ledger.cur;
-    r.push(
-      b[at + 1]!,
-      b[at + 2]!,
-      b[at + B.accountId]!,
-      assetIdx,
-      b[at + B.deltaTotal]!,
-      b[at + B.deltaReserved]!,
-      b[at + B.total]!,
-      b[at + B.reserved]!,
-      cause,
-      b[at + B.refId]!,
-      refStr < 0 ? null : (strings[refStr] ?? null),
-    );
+    r.push(id, b[at + 1]!, b[at + 2]!, accountId, assetIdx, deltaTotal, deltaReserved, total, reserved, cause, refId, refStr < 0 ? null : (strings[refStr] ?? null));
     this.ledger.endRow();
-    if (cause !== BalanceCause.FEE) return;
-    // the fee account's credit names the trade and the asset: buyers pay in base, sellers in quote
-    const tradeId = b[at + B.refId]!;
+  }
+
+  /**
+   * One of a trade's four settlement changes into its trade row, in the engine's order and with
+   * consecutive ledger ids: the buyer pays quote, receives base (no change of reserved), the seller
+   * pays base out of its reservation (deltaReserved = deltaTotal), receives quote (no change of
+   * reserved). False: not the next of these (it becomes a row of ledger_rows, as do the rest).
+   */
+  private foldSettlement(id: number, tradeId: number, accountId: number, assetIdx: number, deltaTotal: number, deltaReserved: number, total: number, reserved: number): boolean {
+    const t = this.commandTrades.get(tradeId);
+    if (t === undefined) return false;
+    const a = t.a;
+    const o = t.at;
+    const legs = a[o + TR.legs] as number;
+    if (legs >= 4 || (legs > 0 && id !== (a[o + TR.settleId] as number) + legs)) return false;
+    switch (legs) {
+      case 0:
+        if (assetIdx !== a[o + TR.quoteIdx]) return false;
+        a[o + TR.settleId] = id;
+        a[o + TR.buyerAccountId] = accountId;
+        a[o + TR.buyPayDeltaTotal] = deltaTotal;
+        a[o + TR.buyPayDeltaReserved] = deltaReserved;
+        a[o + TR.buyPayTotal] = total;
+        a[o + TR.buyPayReserved] = reserved;
+        break;
+      case 1:
+        if (accountId !== a[o + TR.buyerAccountId] || assetIdx !== a[o + TR.baseIdx] || deltaReserved !== 0) return false;
+        a[o + TR.buyRecvDeltaTotal] = deltaTotal;
+        a[o + TR.buyRecvTotal] = total;
+        a[o + TR.buyRecvReserved] = reserved;
+        break;
+      case 2:
+        if (assetIdx !== a[o + TR.baseIdx] || deltaReserved !== deltaTotal) return false;
+        a[o + TR.sellerAccountId] = accountId;
+        a[o + TR.sellPayDelta] = deltaTotal;
+        a[o + TR.sellPayTotal] = total;
+        a[o + TR.sellPayReserved] = reserved;
+        break;
+      default:
+        if (accountId !== a[o + TR.sellerAccountId] || assetIdx !== a[o + TR.quoteIdx] || deltaReserved !== 0) return false;
+        a[o + TR.sellRecvDeltaTotal] = deltaTotal;
+        a[o + TR.sellRecvTotal] = total;
+        a[o + TR.sellRecvReserved] = reserved;
+    }
+    a[o + TR.legs] = legs + 1;
+    return true;
+  }
+
+  /** The fee account's credit (reserved untouched) into its trade's row: one in base, one in quote. False: no trade row of this command, or taken. */
+  private foldFee(id: number, tradeId: number, assetIdx: number, amount: number, total: number): boolean {
+    const t = this.commandTrades.get(tradeId);
+    if (t === undefined) return false;
+    const a = t.a;
+    const o = t.at;
+    const col = assetIdx === a[o + TR.baseIdx] ? TR.feeBaseId : assetIdx === a[o + TR.quoteIdx] ? TR.feeQuoteId : -1;
+    if (col < 0 || a[o + col] !== 0) return false;
+    a[o + col] = id;
+    a[o + col + 1] = amount;
+    a[o + col + 2] = total;
+    return true;
+  }
+
+  /** The fee of a fee credit onto the fill of its trade that pays in that asset. */
+  private addFee(tradeId: number, assetIdx: number, amount: number, seq: number): void {
     for (const fillId of [tradeId * 2, tradeId * 2 + 1]) {
       const fill = this.commandFills.get(fillId);
       if (fill !== undefined && fill[FILL_FEE_ASSET] === assetIdx) {
-        fill[FILL_FEE] = (fill[FILL_FEE] as number) + b[at + B.deltaTotal]!;
+        fill[FILL_FEE] = (fill[FILL_FEE] as number) + amount;
         return;
       }
     }
-    throw new Error(`report writer: a fee of trade ${tradeId} in asset ${assetIdx} (seq ${b[at + 1]}) and no fill of that trade paying in it`);
+    throw new Error(`report writer: a fee of trade ${tradeId} in asset ${assetIdx} (seq ${seq}) and no fill of that trade paying in it`);
   }
 
   private reference(type: Ev, b: Float64Array, at: number, strings: readonly string[]): void {

@@ -6,7 +6,8 @@
  * - a writer that stopped half way catches up from the journal (from the snapshot at or before its
  *   lastSeq) to the same rows;
  * - `seqex audit` passes on it, and fails naming account, asset, expected and found for a
- *   corrupted ledger row (and for a damaged open order, a lagging database).
+ *   corrupted ledger entry, whether a row of ledger_rows or kept in a trade row (and for a
+ *   damaged open order, a lagging database).
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -165,19 +166,60 @@ describe('seqex audit', () => {
     expect(cli(auditMain, ['--data-dir', tempDir()]).code).toBe(AUDIT_USAGE);
   });
 
-  it('fails on a corrupted ledger row, naming the account, the asset, expected and found', () => {
+  /** corrupts a copy of the live database with `sql`, runs the audit on it */
+  function auditCorrupted(corrupt: (db: Database.Database) => void): { code: number; out: string; err: string } {
     const { dir, file } = auditDir();
     const db = new Database(file);
-    const row = db.prepare("SELECT id, accountId, total FROM ledger WHERE accountId = 3 AND assetIdx = 0 AND cause = 5 ORDER BY id LIMIT 1 OFFSET 10").get() as { id: number; accountId: number; total: number };
-    db.prepare('UPDATE ledger SET deltaTotal = deltaTotal + 1 WHERE id = ?').run(row.id);
+    corrupt(db);
     db.close();
-    const r = cli(auditMain, ['--data-dir', dir]);
+    return cli(auditMain, ['--data-dir', dir]);
+  }
+
+  it('fails on a corrupted trade entry (kept in its trade row), naming the account, the asset, expected and found', () => {
+    let id = 0;
+    const r = auditCorrupted((db) => {
+      id = db.prepare('SELECT id FROM ledger WHERE accountId = 3 AND assetIdx = 0 AND cause = 5 ORDER BY id LIMIT 1 OFFSET 10').pluck().get() as number;
+      // a trade's entries are columns of its trade row, not rows of ledger_rows: the buyer pays USD
+      // (its first entry), the seller receives it (its fourth)
+      expect(db.prepare('SELECT count(*) FROM ledger_rows WHERE id = ?').pluck().get(id)).toBe(0);
+      const t = db.prepare('SELECT tradeId, ? - settleId AS k FROM trades WHERE legs > 0 AND ? BETWEEN settleId AND settleId + legs - 1').get(id, id) as { tradeId: number; k: number };
+      expect([0, 3]).toContain(t.k);
+      const column = t.k === 0 ? 'buyPayDeltaTotal' : 'sellRecvDeltaTotal';
+      expect(db.prepare(`UPDATE trades SET ${column} = ${column} + 1 WHERE tradeId = ?`).run(t.tradeId).changes).toBe(1);
+    });
     expect(r.code).toBe(AUDIT_DIFFERENCES);
     const b = s.engine.balance(3, 'USD')!;
     expect(r.out).toContain(`AUDIT FAILED`);
     expect(r.out).toContain(`account 3 (trader3) USD: ledger sum of deltaTotal ${b.totalMinor + 1}, engine total ${b.totalMinor} (expected ${b.totalMinor}, found ${b.totalMinor + 1})`);
-    expect(r.out).toContain(`account 3 (trader3) USD: ledger row ${row.id} does not follow from the rows before it`);
+    expect(r.out).toContain(`account 3 (trader3) USD: ledger row ${id} does not follow from the rows before it`);
     expect(r.out).toMatch(/asset USD: all accounts hold \d+, ledger deposits - withdrawals \d+|asset USD: trades and fees should only move it, their ledger deltas sum to 1/);
+  });
+
+  it('fails on a corrupted row of ledger_rows (a reservation), naming the account, the asset, expected and found', () => {
+    let id = 0;
+    const r = auditCorrupted((db) => {
+      id = db.prepare('SELECT id FROM ledger_rows WHERE accountId = 3 AND assetIdx = 0 AND cause = 3 ORDER BY id LIMIT 1 OFFSET 10').pluck().get() as number;
+      expect(db.prepare('UPDATE ledger_rows SET deltaReserved = deltaReserved + 1 WHERE id = ?').run(id).changes).toBe(1);
+    });
+    expect(r.code).toBe(AUDIT_DIFFERENCES);
+    const b = s.engine.balance(3, 'USD')!;
+    expect(r.out).toContain(`account 3 (trader3) USD: ledger sum of deltaReserved ${b.reservedMinor + 1}, engine reserved ${b.reservedMinor} (expected ${b.reservedMinor}, found ${b.reservedMinor + 1})`);
+    expect(r.out).toContain(`account 3 (trader3) USD: ledger row ${id} does not follow from the rows before it`);
+  });
+
+  it("fails on a corrupted fee credit (kept in its trade row), naming the fee account and the asset", () => {
+    let id = 0;
+    const r = auditCorrupted((db) => {
+      id = db.prepare('SELECT id FROM ledger WHERE accountId = 0 AND assetIdx = 0 AND cause = 6 ORDER BY id LIMIT 1 OFFSET 5').pluck().get() as number;
+      // a fee in USD (the quote asset of every symbol here) is the trade row's feeQuote
+      expect(db.prepare('UPDATE trades SET feeQuoteMinor = feeQuoteMinor + 1 WHERE feeQuoteId = ?').run(id).changes).toBe(1);
+    });
+    expect(r.code).toBe(AUDIT_DIFFERENCES);
+    const b = s.engine.balance(0, 'USD')!;
+    const who = `account 0 (${s.engine.account(0)!.name}) USD`;
+    expect(r.out).toContain(`${who}: ledger sum of deltaTotal ${b.totalMinor + 1}, engine total ${b.totalMinor} (expected ${b.totalMinor}, found ${b.totalMinor + 1})`);
+    expect(r.out).toContain(`${who}: ledger row ${id} does not follow from the rows before it`);
+    expect(r.out).toMatch(/asset USD: trades and fees should only move it, their ledger deltas sum to 1/);
   });
 
   it('fails on a damaged open order and on a database behind the journal, saying how far', () => {

@@ -51,7 +51,10 @@ describe('report rows match the events', () => {
 
   it('every fill of an execution report has its fill row, and there are no others', () => {
     const fills = execFills();
-    const got = rows<Record<string, number>>('SELECT * FROM fills ORDER BY fillId');
+    // the fill's own columns (the settlement columns are checked through the ledger view below)
+    const got = rows<Record<string, number>>(
+      'SELECT accountId, tsUs, fillId, tradeId, orderId, symbolIdx, side, priceTicks, qtyLots, liquidity, feeMinor, feeAssetIdx, seq FROM fills ORDER BY fillId',
+    );
     expect(got.length).toBe(fills.length);
     const byId = new Map(got.map((r) => [r.fillId!, r]));
     for (const x of fills) {
@@ -122,9 +125,18 @@ describe('report rows match the events', () => {
     });
   });
 
+  it("a trade's settlement is kept in its trade row: ledger_rows has the other changes only", () => {
+    const balances = all().filter((e) => e.event === 'balance');
+    const settlement = balances.filter((e) => e.cause === BalanceCause.TRADE || e.cause === BalanceCause.FEE).length;
+    expect(settlement).toBeGreaterThan(2000);
+    expect(rows<{ n: number }>('SELECT count(*) AS n FROM ledger_rows')[0]!.n).toBe(balances.length - settlement);
+    expect(rows<{ n: number }>('SELECT count(*) AS n FROM trades WHERE legs = 4')[0]!.n).toBe(all().filter((e) => e.event === 'trade').length);
+  });
+
   it('every TRADE event has its trade row', () => {
     const trades = all().filter((e) => e.event === 'trade');
-    const got = rows<Record<string, unknown>>('SELECT * FROM trades ORDER BY tradeId');
+    // the trade's own columns (the fee credits are checked through the ledger view above)
+    const got = rows<Record<string, unknown>>('SELECT symbolIdx, tsUs, tradeId, priceTicks, qtyLots, takerSide, makerOrderId, takerOrderId, seq FROM trades ORDER BY tradeId');
     expect(got).toEqual(
       trades.map((e) => ({
         symbolIdx: e.symbolIdx,
@@ -214,10 +226,11 @@ describe('report rows match the events', () => {
     expect(accounts.map((a) => [a.accountId, a.name, a.enabled === 1])).toEqual([0, 1, 2, 3, 4, 5].map((id) => [id, s.engine.account(id)!.name, s.engine.account(id)!.enabled]));
   });
 
-  it('meta: the last seq and engine time', () => {
+  it('meta: the last seq, engine time and ledger id', () => {
     expect(rows('SELECT key, value FROM meta ORDER BY key')).toEqual([
       { key: 'lastSeq', value: COMMANDS },
       { key: 'lastTsUs', value: s.commands.at(-1)!.tsUs },
+      { key: 'ledgerId', value: all().filter((e) => e.event === 'balance').length },
     ]);
   });
 });
