@@ -39,14 +39,14 @@ beforeAll(async () => {
   const { uws } = loadUws();
   const app = uws.App();
   const md = serveMd(app, () => {});
-  const port = await new Promise<number>((resolve, reject) =>
-    app.listen('127.0.0.1', 0, (s: us_listen_socket | false) => (s === false ? reject(new Error('cannot listen')) : resolve(uws.us_socket_local_port(s)))),
+  const listening = await new Promise<us_listen_socket>((resolve, reject) =>
+    app.listen('127.0.0.1', 0, (s: us_listen_socket | false) => (s === false ? reject(new Error('cannot listen')) : resolve(s))),
   );
   bare = {
-    port,
+    port: uws.us_socket_local_port(listening),
     stop: () => {
       md.stop();
-      app.close();
+      uws.us_listen_socket_close(listening);
     },
   };
 });
@@ -68,7 +68,11 @@ async function realTrade(): Promise<{ snapshots: Msg[]; l2: Buffer; trades: Buff
   await until(() => sub.msgs().filter((m) => m.type === 'update' && m.channel === 'l2').length === 3);
   sub.ws.close();
   const msgs = sub.msgs();
-  const at = (pred: (m: Msg) => boolean) => sub.frames[msgs.findLastIndex(pred)]!;
+  const at = (pred: (m: Msg) => boolean) => {
+    let i = msgs.length - 1;
+    while (i >= 0 && !pred(msgs[i]!)) i--;
+    return sub.frames[i]!;
+  };
   return { snapshots: msgs.filter((m) => m.type === 'snapshot'), l2: at((m) => m.type === 'update' && m.channel === 'l2'), trades: at((m) => m.type === 'update' && m.channel === 'trades') };
 }
 
