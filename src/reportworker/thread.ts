@@ -15,7 +15,7 @@ import { EVENT_CONSUMER } from '../gateway/eventFeed.js';
 import { catchUpFromJournal } from '../reports/journalReplay.js';
 import { ReportWriter } from '../reports/writer.js';
 import { SequencerControl } from '../sequencer/control.js';
-import { EventFrames, type EventFrame } from '../sequencer/eventFrames.js';
+import { EventFrames, type RecordFrame } from '../sequencer/eventFrames.js';
 
 export interface ReportWorkerData {
   dataDir: string;
@@ -35,8 +35,16 @@ export interface ReportWorkerData {
 
 export type FromReportWorker = { type: 'ready'; seq: number; caughtUp: number; ms: number } | { type: 'log'; line: string } | { type: 'failed'; message: string };
 
-/** how long written rows may wait in the batch when the ring is quiet */
+/** how long written rows may wait in the batch when the writer has read the ring to its end */
 const FLUSH_MS = 20;
+/**
+ * ... and while it is still behind: a commit costs about a page per account touched, so small
+ * batches cost throughput when it has a backlog to work off (report-bench --flush-ms 20: -10%);
+ * queries wait for it anyway (up to 2 s)
+ */
+const FLUSH_BEHIND_MS = 250;
+/** frames read in one poll */
+const POLL_FRAMES = 1024;
 
 const data = workerData as ReportWorkerData;
 const parent = parentPort!;
@@ -76,7 +84,7 @@ function catchUp(toSeq: number): number {
   return r.applied;
 }
 
-function onFrame(f: EventFrame): void {
+function onFrame(f: RecordFrame): void {
   if (lapped) {
     lapped = false;
     if (partial) {
@@ -91,7 +99,8 @@ function onFrame(f: EventFrame): void {
     catchUp(f.seq);
   }
   if (f.seq <= writer.lastSeq) return; // written already (the catch-up read it from the journal)
-  writer.apply(f.events, f.seq, f.more);
+  // the records themselves, as the ring carries them: no object per event
+  writer.applyRecords(f.log.buf, 0, f.log.len, f.log.strings, f.seq, f.more);
   partial = f.more;
 }
 
@@ -124,19 +133,20 @@ async function main(): Promise<void> {
   while (running) {
     // read before the ring: the frames of every command up to it were published before it was
     const released = control.releasedSeq;
-    const n = frames.poll(onFrame, () => (lapped = true), 1024);
+    const n = frames.pollRecords(onFrame, () => (lapped = true), POLL_FRAMES);
     // a command with no events (a clock tick that changed nothing) has no frame: once the ring is
     // read to its end, the database holds every released command, and says so (a query waits for it)
     if (n === 0 && !lapped && !partial && released > writer.lastSeq) writer.apply([], released);
     // one transaction at most every FLUSH_MS (committing whenever the ring was momentarily empty
     // made ~1,000 commits a second at 1,000 orders/s: 20% of a core and a p99 of 100 ms on the
     // order path); never inside a command (the writer refuses): not while its parts are still coming
-    if (!partial && performance.now() - lastFlushMs >= FLUSH_MS) flush();
+    const sinceFlushMs = performance.now() - lastFlushMs;
+    if (!partial && sinceFlushMs >= (n < POLL_FRAMES ? FLUSH_MS : FLUSH_BEHIND_MS)) flush();
     if (n > 0) await new Promise((r) => setImmediate(r));
     else await frames.waitAsync(FLUSH_MS);
   }
   // what the ring still holds (the sequencer has stopped): written before closing
-  while (frames.poll(onFrame, () => (lapped = true), 1024) > 0);
+  while (frames.pollRecords(onFrame, () => (lapped = true), POLL_FRAMES) > 0);
   // a command cut short (its last parts never came) is left to the catch-up at the next start
   if (partial) writer.closeWithoutFlush();
   else writer.close();

@@ -5,21 +5,9 @@
  * consumer that falls a whole ring behind is lapped (the sequencer never waits for it) and is told
  * so, with the seq it had reached, to rebuild what it derives.
  */
-import type { DecodedEvent } from '../engine/events.js';
 import { BroadcastRing, type BroadcastReader, EMPTY, LAPPED } from '../ring/broadcastRing.js';
 import { EventLog } from '../engine/events.js';
-import { copyOutput, decodeOutput } from './outputCodec.js';
-
-export interface EventFrame {
-  /** the command's journal seq */
-  seq: number;
-  /** the engine time of the command (µs) */
-  tsUs: number;
-  /** its events in the order the engine emitted them */
-  events: DecodedEvent[];
-  /** more frames of the same command follow (a command with a very large output) */
-  more: boolean;
-}
+import { copyOutput } from './outputCodec.js';
 
 export interface RecordFrame {
   seq: number;
@@ -45,19 +33,10 @@ export class EventFrames {
   }
 
   /**
-   * Hands each released frame to `onFrame` (at most `maxFrames`); `onLapped(lastSeq)` when frames
-   * were lost after `lastSeq` (the reader has skipped to the producer's position). Returns frames read.
-   */
-  poll(onFrame: (f: EventFrame) => void, onLapped: (lastSeq: number) => void, maxFrames = 1024): number {
-    return this.pollWith((at, bytes) => {
-      const out = decodeOutput(this.v, at, bytes);
-      return { seq: out.seq, tsUs: out.tsUs, events: out.events, more: out.more };
-    }, onFrame, onLapped, maxFrames);
-  }
-
-  /**
-   * `poll`, the frame's event records copied into one reused EventLog instead of an object per
-   * event (the market-data worker reads them in place); valid during the call only.
+   * Hands each released frame to `onFrame` (at most `maxFrames`), its event records copied into one
+   * reused EventLog (no object per event: decodeEvents(f.log) makes them, for a consumer that wants
+   * them); valid during the call only. `onLapped(lastSeq)` when frames were lost after `lastSeq`
+   * (the reader has skipped to the producer's position). Returns frames read.
    */
   pollRecords(onFrame: (f: RecordFrame) => void, onLapped: (lastSeq: number) => void, maxFrames = 1024): number {
     const log = this.records;

@@ -8,11 +8,12 @@
  * one UTC day. Events are made in chunks and kept as the records a ring frame carries; the
  * writer's time (applyRecords + batched transactions) is measured apart from the engine's.
  *
- *   node dist/tools/bench/report-bench.js [--fills N] [--batch N] [--queries N] [--hot SHARE] [--bulk] [--keep] [--quick]
+ *   node dist/tools/bench/report-bench.js [--fills N] [--batch N] [--flush-ms N] [--queries N] [--hot SHARE] [--bulk] [--keep] [--quick]
  *
  * --hot: the share of trade sides account 1 takes (default 0.1; 0.5 with --fills 2000000 gives it
  * about a million fills); --bulk: the rebuild's settings (no WAL, no syncs) instead of the live
- * writer's.
+ * writer's; --flush-ms: also commit whenever that much writer time passed since the last commit
+ * (the live worker's rule: src/reportworker/thread.ts).
  *
  * Prints a table, then one JSON line per part: {"bench":"reports.write",...} and
  * {"bench":"reports.query",...}. The database goes to a temporary directory under $BENCH_DIR
@@ -42,6 +43,8 @@ const FILLS = opt('--fills', quick ? 200_000 : 1_000_000);
 const BATCH = opt('--batch', DEFAULT_BATCH_EVENTS);
 const QUERIES = opt('--queries', quick ? 500 : 2_000);
 const KEEP = argv.includes('--keep');
+/** commit at least this often (ms of writer time): the live worker's policy; 0: by batch size alone */
+const FLUSH_MS = argv.includes('--flush-ms') ? opt('--flush-ms', 1) : 0;
 /** the writer settings of a rebuild (no WAL, no syncs) instead of the live writer's */
 const BULK = argv.includes('--bulk');
 /** probability that account 1 is a given side of a trade (0.5: one fill per trade on average) */
@@ -130,9 +133,14 @@ while (tradesMade < trades || pending.length > 0) {
   }
   engineMs += performance.now() - t0;
   const t = performance.now();
+  let lastFlush = t;
   for (let i = 0; i < chunk.length; i++) {
     const rec = records[i]!;
     writer.applyRecords(rec, 0, rec.length, strings[i]!, chunk[i]!.seq);
+    if (FLUSH_MS > 0 && (i & 63) === 0 && performance.now() - lastFlush >= FLUSH_MS) {
+      writer.flush();
+      lastFlush = performance.now();
+    }
   }
   writeMs += performance.now() - t;
   for (const rec of records) for (let at = 0; at < rec.length; at += EVENT_LENGTH[rec[at]!]!) events++;
@@ -210,6 +218,8 @@ process.stdout.write(
     events,
     batchEvents: BATCH,
     bulk: BULK,
+    flushMs: FLUSH_MS,
+    batches,
     writerSeconds: +writeSec.toFixed(3),
     fillsPerSec: Math.round(fillsPerSec),
     rowsPerSec: Math.round(rowsTotal / writeSec),
