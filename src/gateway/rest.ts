@@ -218,18 +218,24 @@ export function registerRest(router: Router, ctx: RestContext): void {
       return { status: 200, body: { orders, nextCursor: page.more && last !== undefined ? String(last.orderId) : null, seq: r.seq } };
     }
     // closed orders from the report database, the most recently closed first; `all` puts the open
-    // ones (from the engine, at most `limit`) before the first page of closed ones
+    // ones (from the engine, at most `limit`) before the first page of closed ones. The engine is
+    // read first: the database read after it waits until it holds at least that seq, so an order
+    // that closes in between is in the closed page (and shown once: as open if it was then)
     const cursor = cursorOf(req);
-    const closed = await report({ what: 'closedOrders', accountId, symbolIdx: sym?.idx, limit, cursor });
-    const page = closed.value as Page<OrderRow>;
     const orders: unknown[] = [];
+    const openIds = new Set<number>();
     if (status === 'all' && cursor === null) {
       const r = await query({ q: 'openOrders', accountId, symbol: sym?.symbol, afterOrderId: 0, limit });
       const open = JSON.parse(r.json) as { orders: OrderView[] };
-      for (const o of open.orders) await directory.findSymbol(o.symbol);
-      orders.push(...open.orders.map((o) => orderFromView(o, directory)));
+      for (const o of open.orders) {
+        await directory.findSymbol(o.symbol);
+        openIds.add(o.orderId);
+        orders.push(orderFromView(o, directory));
+      }
     }
-    for (const row of page.rows) orders.push(orderFromView(await viewOfRow(row, directory), directory));
+    const closed = await report({ what: 'closedOrders', accountId, symbolIdx: sym?.idx, limit, cursor });
+    const page = closed.value as Page<OrderRow>;
+    for (const row of page.rows) if (!openIds.has(row.orderId)) orders.push(orderFromView(await viewOfRow(row, directory), directory));
     return { status: 200, body: { orders, nextCursor: page.nextCursor, seq: closed.seq } };
   });
 

@@ -86,6 +86,30 @@ test('GET /v1/orders?status=closed|all: final orders from the database, open one
   expect(ids).toContain(canceled.body.orderId);
 });
 
+test('status=all lists each order exactly once while its orders are being filled', async () => {
+  const s2 = await newSymbol(ex);
+  const maker = await newAccount(ex, 'all-maker', { [s2]: '1000' });
+  const taker = await newAccount(ex, 'all-taker', { USD: '100000.00' });
+  const ids: number[] = [];
+  for (let i = 0; i < 20; i++) ids.push((await order(ex, maker.apiKey, { symbol: s2, side: 'sell', type: 'limit', qty: '1', price: '30.00' })).body.orderId);
+  let filling = true;
+  const fill = (async () => {
+    for (let i = 0; i < ids.length; i++) expect((await order(ex, taker.apiKey, { symbol: s2, side: 'buy', type: 'limit', qty: '1', price: '30.00' })).body.status).toBe('filled');
+    filling = false;
+  })();
+  let reads = 0;
+  while (filling || reads === 0) {
+    const all = await call(ex.url, 'GET', `/v1/orders?status=all&symbol=${s2}&limit=100`, { key: maker.apiKey });
+    const listed = all.body.orders.map((o: any) => o.orderId);
+    expect([...listed].sort((x: number, y: number) => x - y)).toEqual(ids); // none missing, none twice
+    reads++;
+  }
+  await fill;
+  const after = await call(ex.url, 'GET', `/v1/orders?status=all&symbol=${s2}&limit=100`, { key: maker.apiKey });
+  expect(after.body.orders.every((o: any) => o.status === 'filled')).toBe(true);
+  expect(reads).toBeGreaterThan(1);
+});
+
 test('trades and candles history from the database equal the market-data worker\'s recent ones', async () => {
   const recent = (await call(ex.url, 'GET', `/v1/marketdata/trades?symbol=${sym}&limit=1000`)).body.trades;
   expect(recent.length).toBeGreaterThan(5);
