@@ -27,26 +27,19 @@ import { EVENT_LENGTH } from '../../src/engine/events.js';
 import { tuneV8ForEngine } from '../../src/platform/v8.js';
 import { executions, openReportsReadonly } from '../../src/reports/queries.js';
 import { DEFAULT_BATCH_EVENTS, ReportWriter } from '../../src/reports/writer.js';
-import { fmtInt, table } from './stats.js';
+import { benchArgs, fmtInt, table } from './stats.js';
 import { mulberry32 } from './workload.js';
 
 const argv = process.argv.slice(2);
-const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-function opt(name: string, dflt: number): number {
-  const i = argv.indexOf(name);
-  if (i < 0) return dflt;
-  const v = Number(argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`);
-  return v;
-}
+const { quick, has, int: opt } = benchArgs(argv);
 const FILLS = opt('--fills', quick ? 200_000 : 1_000_000);
 const BATCH = opt('--batch', DEFAULT_BATCH_EVENTS);
 const QUERIES = opt('--queries', quick ? 500 : 2_000);
-const KEEP = argv.includes('--keep');
+const KEEP = has('--keep');
 /** commit at least this often (ms of writer time): the live worker's policy; 0: by batch size alone */
-const FLUSH_MS = argv.includes('--flush-ms') ? opt('--flush-ms', 1) : 0;
+const FLUSH_MS = has('--flush-ms') ? opt('--flush-ms', 1) : 0;
 /** the writer settings of a rebuild (no WAL, no syncs) instead of the live writer's */
-const BULK = argv.includes('--bulk');
+const BULK = has('--bulk');
 /** probability that account 1 is a given side of a trade (0.5: one fill per trade on average) */
 const HOT_SHARE = (() => {
   const i = argv.indexOf('--hot');

@@ -29,21 +29,13 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { configureWriter } from '../../src/reports/schema.js';
-import { fmtInt } from './stats.js';
+import { benchArgs, fmtInt } from './stats.js';
 import { mulberry32 } from './workload.js';
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-function opt(name: string, dflt: number): number {
-  const i = argv.indexOf(name);
-  if (i < 0) return dflt;
-  const v = Number(argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`);
-  return v;
-}
+const { quick, int: opt } = benchArgs();
 const FILLS = opt('--fills', quick ? 200_000 : 1_000_000);
-/** fills per transaction: the live writer commits at most every 20 ms (4,000 fills at 200k/s) or 50,000 events */
-const BATCH = opt('--batch', 10_000);
+/** fills per transaction: report-bench's writer commits every 200,000 events, ~30,000 fills (~6.7 events a fill) */
+const BATCH = opt('--batch', 30_000);
 const ACCOUNTS = 1_000;
 const CHUNK_ROWS = 64;
 const FILL_WIDTH = 13;

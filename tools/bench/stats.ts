@@ -79,3 +79,18 @@ export function table(rows: readonly (readonly string[])[]): string {
 }
 
 export const mark = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
+
+/** A bench's command line: `--quick` (or BENCH_QUICK=1), flags, and positive integer options. */
+export function benchArgs(argv: readonly string[] = process.argv.slice(2)): { quick: boolean; has: (flag: string) => boolean; int: (name: string, dflt: number) => number } {
+  return {
+    quick: argv.includes('--quick') || process.env.BENCH_QUICK === '1',
+    has: (flag) => argv.includes(flag),
+    int: (name, dflt) => {
+      const i = argv.indexOf(name);
+      if (i < 0) return dflt;
+      const v = Number(argv[i + 1]);
+      if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`);
+      return v;
+    },
+  };
+}
