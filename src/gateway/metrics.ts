@@ -6,6 +6,7 @@
 import { FSYNC_BUCKETS, type SequencerControl } from '../sequencer/control.js';
 import type { BroadcastRing } from '../ring/broadcastRing.js';
 import type { InboundRing } from '../ring/inboundRing.js';
+import { EVENT_CONSUMER } from './eventFeed.js';
 
 const LATENCY_BUCKETS = 24;
 const enum Slot {
@@ -106,7 +107,15 @@ export function renderMetrics(control: SequencerControl, gateways: GatewayMetric
   gauge('seqex_inbound_ring_full_total', 'commands refused OVERLOADED because the inbound ring was full', rings.inbound.overloadedCount(), 'counter');
   gauge('seqex_journal_ring_used_bytes', 'bytes waiting for the journal thread', rings.journal.usedBytes());
   gauge('seqex_event_ring_laps_total', 'times a consumer fell a whole event ring behind', rings.events.lapCount(), 'counter');
-  gauge('seqex_session_store_lag_bytes', 'event ring bytes the session store has not read yet', rings.events.lagBytes(0));
+  gauge('seqex_session_store_lag_bytes', 'event ring bytes the session store has not read yet', rings.events.lagBytes(EVENT_CONSUMER.SESSION_STORE));
+  // a worker that stops reading (hung, or slower than the load) shows here before it is lapped
+  out.push(
+    '# HELP seqex_event_ring_lag_bytes event ring bytes a worker has not read yet (a ring behind: lapped, it rebuilds)',
+    '# TYPE seqex_event_ring_lag_bytes gauge',
+    `seqex_event_ring_lag_bytes{consumer="market_data"} ${rings.events.lagBytes(EVENT_CONSUMER.MARKET_DATA)}`,
+    `seqex_event_ring_lag_bytes{consumer="reports"} ${rings.events.lagBytes(EVENT_CONSUMER.REPORTS)}`,
+  );
+  gauge('seqex_event_ring_capacity_bytes', 'event ring size', rings.events.capacity);
   gauge('seqex_ws_sessions', 'binary sessions connected', gateways.reduce((n, g) => n + g.read().sessions, 0));
   if (facts.mdConnections !== undefined) {
     gauge('seqex_md_connections', 'market-data connections open (WebSocket /v1/md and SSE /v1/stream)', facts.mdConnections.connections);

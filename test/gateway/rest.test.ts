@@ -804,6 +804,13 @@ describe('operations', () => {
     for (const name of ['seqex_up 1', 'seqex_is_primary 1', 'seqex_sequenced_seq', 'seqex_durable_seq', 'seqex_commands_total', 'seqex_journal_bytes_total', 'seqex_fsync_seconds_bucket', 'seqex_http_answers_total{class="2xx"}', 'seqex_http_request_seconds_count'])
       expect(m.body).toContain(name);
     expect(m.body).toMatch(/^# TYPE seqex_http_request_seconds histogram$/m);
+    // the workers keep up with this light load: each is at most a few frames behind, far from a lap
+    const capacity = Number(/^seqex_event_ring_capacity_bytes (\d+)$/m.exec(m.body)?.[1]);
+    for (const consumer of ['market_data', 'reports']) {
+      const lag = Number(new RegExp(`^seqex_event_ring_lag_bytes\\{consumer="${consumer}"\\} (-?\\d+)$`, 'm').exec(m.body)?.[1]);
+      expect(lag, consumer).toBeGreaterThanOrEqual(0);
+      expect(lag, consumer).toBeLessThan(capacity / 2);
+    }
     for (const line of (m.body as string).split('\n')) if (line !== '' && !line.startsWith('#')) expect(line).toMatch(/^seqex_[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+$/);
   });
 
