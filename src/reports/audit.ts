@@ -15,6 +15,7 @@
  *   from the ledger and the engine's supply, and trades and fees only move the asset (their
  *   deltas sum to 0);
  * - the open orders in the database are the engine's open orders, with the same quantities;
+ * - the ledger ids are 1 .. meta.ledgerId, each once (the BALANCE events' ordinals);
  * - every trade has two fills;
  * - the database is at the journal's last seq (else: how far behind).
  *
@@ -82,8 +83,17 @@ export function auditReports(db: Database.Database, engine: Engine, journalLastS
   const it = db.prepare('SELECT id, accountId, assetIdx, deltaTotal, deltaReserved, total, reserved, cause FROM ledger ORDER BY id').raw().iterate() as IterableIterator<
     [number, number, number, number, number, number, number, number]
   >;
+  // schema 2 keeps entries in two places (ledger_rows and the trade rows' settleId / feeBaseId /
+  // feeQuoteId), so an id is no longer unique by construction: a damaged id column can make two
+  // entries share an id (or lose one) while every sum and running balance still holds. The ids
+  // must be the BALANCE events' ordinals: 1, 2, ... meta.ledgerId, each once.
+  let prevId = 0;
+  let idBreaks = 0;
   for (const [id, account, asset, dTotal, dReserved, total, reserved, cause] of it) {
     ledgerRows++;
+    if (id !== prevId + 1 && idBreaks++ < 10)
+      diff(id === prevId ? `ledger id ${id}: two entries share it (expected one entry per id)` : `ledger id ${id} follows ${prevId} (expected ${prevId + 1}: an entry is missing)`);
+    prevId = id;
     const k = walletKey(account, asset);
     let w = wallets.get(k);
     if (w === undefined) {
@@ -105,6 +115,9 @@ export function auditReports(db: Database.Database, engine: Engine, journalLastS
     if (causes === undefined || cause < 1 || cause >= BALANCE_CAUSE_NAMES.length) diff(`ledger row ${id}: asset ${asset} / cause ${cause} unknown`);
     else causes[cause]! += dTotal;
   }
+
+  const lastLedgerId = readMeta(db, 'ledgerId');
+  if (prevId !== lastLedgerId) diff(`ledger: the last id is ${prevId}, meta.ledgerId ${lastLedgerId} (expected ${lastLedgerId}, found ${prevId})`);
 
   // ---- every balance of the engine against the ledger
   const engineTotals = new Array<number>(assetCount).fill(0);
