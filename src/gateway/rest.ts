@@ -6,7 +6,7 @@
  * from the market-data worker, history (fills, closed orders) from the report database; both
  * include whatever the client was answered before asking.
  */
-import { Code, TRADING_STATE_NAMES, TradingState } from '../domain/codes.js';
+import { Code, OrdStatus, TRADING_STATE_NAMES, TradingState } from '../domain/codes.js';
 import type { Command, SymbolConfig } from '../engine/commands.js';
 import type { DecodedEvent } from '../engine/events.js';
 import { TRANSFER_ID_RE, type OrderView } from '../engine/engine.js';
@@ -88,7 +88,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
 
   const cancel = async (accountId: number, orderId: number | undefined, clOrdId: string | undefined): Promise<Answer> => {
     const r = await command(cancelCommand(accountId, orderId, clOrdId));
-    if (r.code === Code.NOT_FOUND && orderId !== undefined && (await closedOrder(accountId, orderId)) !== null)
+    if (r.code === Code.NOT_FOUND && orderId !== undefined && (await closedOrder(accountId, orderId, r.seq, false)) !== null)
       throw new ApiError(Code.TOO_LATE_TO_CANCEL, 'the order is already final');
     if (r.code !== Code.OK) throw new ApiError(r.code, rejectMessage(r));
     const target = orderId ?? newestOrderId(r.events);
@@ -119,7 +119,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
     const raw = body(req);
     // the symbol's grid reads the new qty / price: ask the order's symbol first (it never changes)
     const found = await query({ q: 'order', accountId, orderId });
-    if (found.code !== Code.OK && (await closedOrder(accountId, orderId)) !== null) throw new ApiError(Code.TOO_LATE_TO_CANCEL, 'the order is already final');
+    if (found.code !== Code.OK && (await closedOrder(accountId, orderId, found.seq, false)) !== null) throw new ApiError(Code.TOO_LATE_TO_CANCEL, 'the order is already final');
     if (found.code !== Code.OK) throw new ApiError(found.code, 'order not found');
     const sym = await directory.findSymbol((JSON.parse(found.json) as OrderView).symbol);
     if (sym === undefined) throw new Error('order of an unknown symbol');
@@ -141,7 +141,7 @@ export function registerRest(router: Router, ctx: RestContext): void {
   const getOrder = async (accountId: number, q: Query & { q: 'order' }): Promise<Answer> => {
     const r = await query(q);
     if (r.code !== Code.OK && q.orderId !== undefined) {
-      const row = await closedOrder(accountId, q.orderId);
+      const row = await closedOrder(accountId, q.orderId, r.seq, true);
       if (row !== null) return { status: 200, body: await orderOfRow(row, directory) };
     }
     if (r.code !== Code.OK) throw new ApiError(Code.NOT_FOUND, 'order not found');
@@ -172,9 +172,18 @@ export function registerRest(router: Router, ctx: RestContext): void {
   /**
    * An order the engine no longer holds: it forgets a final order without a clOrdId at once (and
    * the others after the dedupe window), the report database keeps it. null: never this account's.
+   * `engineSeq`: the seq of the engine's answer that did not have it. The database waits for it only
+   * so long (FRESH_WAIT_MS): one still behind it may not have written the order yet, or only an
+   * earlier state of it, so "not there" (and, for `wantState`, a state not final) is a 503 (retry)
+   * rather than a 404 NOT_FOUND for an order the account has, or a stale order.
    */
-  const closedOrder = async (accountId: number, orderId: number): Promise<ClosedOrder | null> =>
-    (await report({ what: 'order', accountId, orderId })).value as ClosedOrder | null;
+  const closedOrder = async (accountId: number, orderId: number, engineSeq: number, wantState: boolean): Promise<ClosedOrder | null> => {
+    const r = await report({ what: 'order', accountId, orderId });
+    const row = r.value as ClosedOrder | null;
+    if (r.seq < engineSeq && (row === null || (wantState && !isFinalStatus(row.status))))
+      throw new ApiError('OVERLOADED', 'the report database is behind the exchange: retry shortly');
+    return row;
+  };
   const pageLimit = (req: Request): number => {
     const t = req.query.get('limit');
     const limit = t === null ? 100 : /^[1-9]\d{0,3}$/.test(t) && Number(t) <= ORDERS_PAGE_MAX ? Number(t) : -1;
@@ -613,6 +622,8 @@ async function viewOfRow(r: OrderRow, dir: Directory): Promise<OrderView> {
 }
 
 type ClosedOrder = OrderRow & { fills: Fill[] };
+
+const isFinalStatus = (s: number): boolean => s === OrdStatus.FILLED || s === OrdStatus.CANCELED || s === OrdStatus.EXPIRED || s === OrdStatus.REJECTED;
 
 /** an order of the report database as GET /v1/order shows it, with its fills */
 async function orderOfRow(row: ClosedOrder, dir: Directory): Promise<OrderObject | null> {
