@@ -220,7 +220,15 @@ CREATE VIEW ledger (id, seq, tsUs, accountId, assetIdx, deltaTotal, deltaReserve
   SELECT feeQuoteId, seq, tsUs, 0, quoteIdx, feeQuoteMinor, 0, feeQuoteTotal, 0, 6, tradeId, NULL FROM trades WHERE feeQuoteId > 0;
 `;
 
-export class SchemaVersionError extends Error {}
+export class SchemaVersionError extends Error {
+  /** the file's schema version: > 0 a report database of another build, 0 not a report database */
+  constructor(
+    message: string,
+    readonly foundVersion: number,
+  ) {
+    super(message);
+  }
+}
 
 /** Connection settings for the writer (see the header for why each). */
 export function configureWriter(db: Database.Database): void {
@@ -255,6 +263,7 @@ export function ensureSchema(db: Database.Database, path: string): void {
   if (version !== SCHEMA_VERSION)
     throw new SchemaVersionError(
       `${path}: report database schema version ${version}, this build needs ${SCHEMA_VERSION}; it is derived data: rebuild it with \`seqex replay --rebuild-reports\``,
+      version,
     );
 }
 

@@ -13,6 +13,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { EVENT_CONSUMER } from '../gateway/eventFeed.js';
 import { catchUpFromJournal } from '../reports/journalReplay.js';
+import { SchemaVersionError } from '../reports/schema.js';
 import { ReportWriter } from '../reports/writer.js';
 import { SequencerControl } from '../sequencer/control.js';
 import { EventFrames, type RecordFrame } from '../sequencer/eventFrames.js';
@@ -119,13 +120,24 @@ function lowerPriority(): void {
 async function main(): Promise<void> {
   lowerPriority();
   const t0 = performance.now();
-  writer = new ReportWriter(data.reportsPath);
+  const startOver = () => {
+    for (const f of [data.reportsPath, `${data.reportsPath}-wal`, `${data.reportsPath}-shm`]) rmSync(f, { force: true });
+    writer = new ReportWriter(data.reportsPath);
+  };
+  try {
+    writer = new ReportWriter(data.reportsPath);
+  } catch (e) {
+    // a report database of another build (an upgrade): derived data, rebuilt from the journal rather
+    // than failing at every restart; a file that is not a report database at all is left alone
+    if (!(e instanceof SchemaVersionError) || e.foundVersion <= 0) throw e;
+    log(`reports: ${e.message}; rebuilding it from the journal`);
+    startOver();
+  }
   if (writer.lastSeq > fromSeq) {
     // rows for commands the journal does not have (a journal replaced under it): start over
     log(`reports: the database (seq ${writer.lastSeq}) is ahead of the journal (seq ${fromSeq}); rebuilding it`);
     writer.closeWithoutFlush();
-    for (const f of [data.reportsPath, `${data.reportsPath}-wal`, `${data.reportsPath}-shm`]) rmSync(f, { force: true });
-    writer = new ReportWriter(data.reportsPath);
+    startOver();
   }
   const caughtUp = catchUp(fromSeq);
   published();

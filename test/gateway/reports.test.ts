@@ -7,7 +7,9 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/reports/schema.js';
 import { newAccount, newSymbol, order, type Acct } from './rest-helpers.js';
 import { call, startTestExchange, type TestExchange } from './server.js';
 
@@ -137,4 +139,16 @@ test('the database is derived data: lost, it is rebuilt from the journal at star
   expect(await fills(b.apiKey)).toEqual(before);
   expect(ex.logs.some((l) => /reports: .* ready at seq \d+ .*\([1-9]\d* records caught up/.test(l))).toBe(true);
   expect((await call(ex.url, 'GET', `/v1/orders?status=closed&limit=1000`, { key: b.apiKey })).body.orders).toEqual(closedBefore);
+});
+
+test('a report database of another build (an upgrade) is rebuilt from the journal at start-up, not left failing', async () => {
+  const before = await fills(b.apiKey);
+  await ex.stop();
+  const old = new Database(join(ex.dataDir, 'reports.sqlite'));
+  old.pragma(`user_version = ${SCHEMA_VERSION - 1 || 99}`);
+  old.close();
+  ex = await startTestExchange({}, ex.dataDir);
+  expect(await fills(b.apiKey)).toEqual(before);
+  expect(ex.logs.some((l) => /reports: .*schema version .*rebuilding it from the journal/.test(l))).toBe(true);
+  expect(ex.logs.some((l) => /worker failed/.test(l))).toBe(false);
 });
