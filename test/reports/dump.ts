@@ -63,3 +63,22 @@ export function encode(ev: readonly DecodedEvent[], log: EventLog): void {
     });
   }
 }
+
+/** The ledger the events say: one entry per BALANCE event, numbered in event order. */
+export function expectedLedger(events: DecodedEvent[][]): Record<string, unknown>[] {
+  let id = 0;
+  return events.flat().filter((e) => e.event === 'balance').map((e) => ({
+    id: ++id,
+    seq: e.seq,
+    tsUs: e.tsUs,
+    accountId: e.accountId,
+    assetIdx: e.assetIdx,
+    deltaTotal: e.deltaTotal,
+    deltaReserved: e.deltaReserved,
+    total: e.total,
+    reserved: e.reserved,
+    cause: e.cause,
+    refId: e.refId,
+    refStr: e.ref ?? null,
+  }));
+}

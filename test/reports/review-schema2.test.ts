@@ -22,31 +22,13 @@ import { type DecodedEvent, EVENT_LENGTH, EventLog } from '../../src/engine/even
 import { auditReports } from '../../src/reports/audit.js';
 import { ReportWriter } from '../../src/reports/writer.js';
 import { rng } from '../crash/verify.js';
-import { dump, encode, removeTempDirs, tempDir, writeAll } from './dump.js';
+import { dump, encode, expectedLedger, removeTempDirs, tempDir, writeAll } from './dump.js';
 import { generateSession, type Session } from './session.js';
 
 afterAll(() => removeTempDirs());
 
 type Rng = ReturnType<typeof rng>;
 
-/** The ledger the events say: one entry per BALANCE event, numbered in event order. */
-function expectedLedger(events: DecodedEvent[][]): Record<string, unknown>[] {
-  let id = 0;
-  return events.flat().filter((e) => e.event === 'balance').map((e) => ({
-    id: ++id,
-    seq: e.seq,
-    tsUs: e.tsUs,
-    accountId: e.accountId,
-    assetIdx: e.assetIdx,
-    deltaTotal: e.deltaTotal,
-    deltaReserved: e.deltaReserved,
-    total: e.total,
-    reserved: e.reserved,
-    cause: e.cause,
-    refId: e.refId,
-    refStr: e.ref ?? null,
-  }));
-}
 
 function ledgerOf(path: string): Record<string, unknown>[] {
   const db = new Database(path, { readonly: true });
