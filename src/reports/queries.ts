@@ -289,15 +289,8 @@ export function candles(db: Database.Database, symbolIdx: number, resolution: Re
   const lastBucket = Math.floor(end / res);
   const firstBucket = Math.max(Math.ceil(start / res), lastBucket - n + 1);
   if (firstBucket > lastBucket) return [];
-  const rows = s.candles.all({ res, symbol: int('symbolIdx', symbolIdx, 0), from: firstBucket * res, to: (lastBucket + 1) * res }) as {
-    b: number;
-    o: number;
-    h: number;
-    l: number;
-    c: number;
-    v: number;
-    n: number;
-  }[];
+  // b: the bucket number (open time / resolution)
+  const rows = s.candles.all({ res, symbol: int('symbolIdx', symbolIdx, 0), from: firstBucket * res, to: (lastBucket + 1) * res }) as (Omit<CandleRow, 't' | 'closed'> & { b: number })[];
   const seenUs = readMeta(db, 'lastTsUs');
   return rows.map((r) => ({ t: r.b * resMs, o: r.o, h: r.h, l: r.l, c: r.c, v: r.v, n: r.n, closed: seenUs >= (r.b + 1) * res }));
 }
