@@ -315,7 +315,11 @@ export class Sequencer {
     if (last < 0) return;
     const stride = 1 + this.rings.outbound.length;
     this.rings.events.publishTo(this.cpPos[last * stride]!);
-    for (let g = 0; g < this.rings.outbound.length; g++) this.rings.outbound[g]!.publishTo(this.cpPos[last * stride + 1 + g]!);
+    // between the two: a worker that reads the released seq and then the event ring finds every
+    // frame up to it (the report writer relies on it), and a client holding an answer finds the
+    // released seq at least its seq (a history read waits for it; stored after the answers, a read
+    // right after one found the database a seq short: 44 in 400 cancels)
     this.control.releasedSeq = this.cpSeq[last]!;
+    for (let g = 0; g < this.rings.outbound.length; g++) this.rings.outbound[g]!.publishTo(this.cpPos[last * stride + 1 + g]!);
   }
 }

@@ -865,6 +865,21 @@ describe('auth', () => {
     expect((await call(ex.url, 'DELETE', '/v1/orders', { key: b.apiKey })).body.canceled).toBe(0);
     expect((await balances(ex, a.apiKey)).USD.reserved).toBe('40.00');
   });
+
+  test('a cancel of another account’s order is 404 every time, never a 503 (the report lookup waits for the cancel’s own seq)', async () => {
+    // the sequencer published the answers before it stored the released seq: the report lookup,
+    // waiting for the released seq the gateway read next, found the database a seq short (44 in 400)
+    const { sym, a, b } = await market();
+    const o = await order(ex, a.apiKey, limit(sym, 'buy', '1', '10.00'));
+    const codes = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const r = await call(ex.url, 'DELETE', `/v1/order/${o.body.orderId}`, { key: b.apiKey });
+      const k = `${r.status} ${r.body.error?.code}`;
+      codes.set(k, (codes.get(k) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(codes)).toEqual({ '404 NOT_FOUND': 300 });
+    expect((await balances(ex, a.apiKey)).USD.reserved).toBe('10.00');
+  });
 });
 
 describe('idempotency by clOrdId', () => {
