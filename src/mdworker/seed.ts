@@ -9,12 +9,10 @@
  * Runs while the exchange is live: the journal is read without repairing anything (the writer owns
  * the tail), and records past `toSeq` are ignored.
  */
-import { Engine, type EngineOptions } from '../engine/engine.js';
-import { recoverJournal } from '../journal/journal.js';
+import type { EngineOptions } from '../engine/engine.js';
 import { MarketState, type MarketStateOptions } from '../marketdata/marketState.js';
 import { seedFromEngine } from '../marketdata/seed.js';
-import { decodeCommand } from '../sequencer/codec.js';
-import { restoreNewestSnapshot } from '../sequencer/recovery.js';
+import { replayJournal } from '../sequencer/recovery.js';
 import type { SymbolConfig } from '../engine/commands.js';
 
 export interface Seeded {
@@ -28,29 +26,20 @@ export interface Seeded {
 
 export function seedMarketState(dataDir: string, toSeq: number, engineOptions: EngineOptions, opts: MarketStateOptions, log: (line: string) => void): Seeded {
   const t0 = performance.now();
-  const start = restoreNewestSnapshot(dataDir, toSeq, engineOptions, log);
-  const engine = start?.engine ?? new Engine(engineOptions);
-  const snapshotSeq = start?.snapshot.seq ?? 0;
   // seeded quietly: what it replays is history, not news for subscribers
   const sink = opts.sink;
-  const state = MarketState.seeded(seedFromEngine(engine), { ...opts, sink: () => {} });
-  let replayed = 0;
-  if (toSeq > snapshotSeq) {
-    recoverJournal(
-      dataDir,
-      false,
-      (seq, tsUs, type, bytes, from, to) => {
-        if (seq <= snapshotSeq || seq > toSeq) return;
-        const cmd = decodeCommand(type, seq, tsUs, bytes, from, to);
-        if (cmd === null) throw new Error(`journal record seq ${seq} (type ${type}) does not decode`);
-        engine.events.clear();
-        engine.apply(cmd);
-        state.applyRecords(engine.events.buf, 0, engine.events.len, engine.events.strings);
-        replayed++;
-      },
-      { afterSeq: snapshotSeq },
-    );
-  }
+  const seeded: { state?: MarketState } = {};
+  const r = replayJournal(dataDir, {
+    snapshotAtOrBefore: toSeq,
+    toSeq,
+    engine: engineOptions,
+    log,
+    onStart: (e) => (seeded.state = MarketState.seeded(seedFromEngine(e), { ...opts, sink: () => {} })),
+    onEvents: (_seq, events) => seeded.state!.applyRecords(events.buf, 0, events.len, events.strings),
+  });
+  const state = seeded.state!;
+  if (r.undecodable > 0) throw new Error(`market data: ${r.undecodable} journal records do not decode`);
+  const { engine, snapshotSeq, applied: replayed } = r;
   if (engine.lastSeq !== toSeq) throw new Error(`market data: the journal ends at seq ${engine.lastSeq}, before ${toSeq}`);
   state.setSink(sink);
   const configs: SymbolConfig[] = [];

@@ -99,3 +99,66 @@ export function recoverEngine(dataDir: string, options: EngineOptions, log: (lin
   if (journal.tornBytes > 0) log(`journal: cut a torn tail of ${journal.tornBytes} bytes (never acknowledged)`);
   return { engine, snapshotSeq, journal, replayed, ms: performance.now() - t0 };
 }
+
+/*
+ * Read-only replay (the running sequencer owns the journal: a torn tail is reported, never cut),
+ * for what is derived from the journal while the exchange runs or after: the report database's
+ * catch-up and rebuild, `seqex audit`, the market-data worker's seed.
+ */
+
+export class JournalGapError extends Error {}
+
+export interface JournalReplayOptions {
+  /** start from the newest snapshot at or before this seq (0 or absent: from seq 1, no snapshot) */
+  snapshotAtOrBefore?: number;
+  /** stop applying after this seq (the rest of the journal is still read and checked) */
+  toSeq?: number;
+  engine?: EngineOptions;
+  /** the engine as restored (from the snapshot, or empty), before the first command is applied */
+  onStart?: (engine: Engine, snapshotSeq: number) => void;
+  /** each applied command's events (the log is cleared before the next command) */
+  onEvents?: (seq: number, events: EventLog, engine: Engine) => void;
+  log?: (line: string) => void;
+}
+
+export interface JournalReplay {
+  engine: Engine;
+  /** the snapshot started from (0: none) */
+  snapshotSeq: number;
+  journal: Recovery;
+  applied: number;
+  /** records that did not decode (never applied: a corrupt journal) */
+  undecodable: number;
+}
+
+/** Rebuilds the engine from the journal, calling `onEvents` per command. Throws JournalCorruptError / JournalGapError. */
+export function replayJournal(dataDir: string, o: JournalReplayOptions = {}): JournalReplay {
+  const toSeq = o.toSeq ?? Number.MAX_SAFE_INTEGER;
+  const log = o.log ?? (() => {});
+  const start = (o.snapshotAtOrBefore ?? 0) > 0 ? restoreNewestSnapshot(dataDir, o.snapshotAtOrBefore!, o.engine ?? {}, log) : null;
+  const engine = start?.engine ?? new Engine(o.engine);
+  const snapshotSeq = start?.snapshot.seq ?? 0;
+  o.onStart?.(engine, snapshotSeq);
+  let applied = 0;
+  let undecodable = 0;
+  const journal = recoverJournal(
+    dataDir,
+    false,
+    (seq, tsUs, type, bytes, from, to) => {
+      if (seq <= snapshotSeq || seq > toSeq) return;
+      const cmd = decodeCommand(type, seq, tsUs, bytes, from, to);
+      if (cmd === null) {
+        undecodable++;
+        return;
+      }
+      engine.events.clear();
+      engine.apply(cmd);
+      o.onEvents?.(seq, engine.events, engine);
+      applied++;
+    },
+    { afterSeq: snapshotSeq },
+  );
+  if (journal.lastSeq > snapshotSeq && journal.firstSeq > snapshotSeq + 1)
+    throw new JournalGapError(`the journal starts at seq ${journal.firstSeq}, the replay needs seq ${snapshotSeq + 1} (segments missing)`);
+  return { engine, snapshotSeq, journal, applied, undecodable };
+}

@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import { JournalCorruptError } from '../../src/journal/journal.js';
 import { tuneV8ForEngine } from '../../src/platform/v8.js';
 import { auditReports } from '../../src/reports/audit.js';
-import { JournalGapError, replayJournal } from '../../src/reports/journalReplay.js';
+import { JournalGapError, replayJournal } from '../../src/sequencer/recovery.js';
 import { openReportsReadonly } from '../../src/reports/queries.js';
 import { DEFAULT_REPORTS_FILE, readMeta } from '../../src/reports/schema.js';
 
