@@ -1,7 +1,8 @@
 /**
  * The speed of light of SQLite on this machine, for the report writer's target (issue 5: "the
  * report writer keeps up with 200,000 fills/s"). The same settings as the live writer
- * (configureWriter: WAL, synchronous=NORMAL, 64 MiB cache), the same 64-row INSERTs, the same
+ * (configureWriter: WAL, synchronous=NORMAL, 64 MiB cache), the same 64-row INSERTs bound the same
+ * way (its ChunkedInsert), the same
  * 13-column fill row and 9-column trade row, but nothing else: no engine, no events to read, no
  * ledger, no orders, rows generated before the clock starts. Three parts, one after the other,
  * each into a fresh file:
@@ -29,6 +30,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { configureWriter } from '../../src/reports/schema.js';
+import { ChunkedInsert } from '../../src/reports/writer.js';
 import { benchArgs, fmtInt } from './stats.js';
 import { mulberry32 } from './workload.js';
 
@@ -37,7 +39,6 @@ const FILLS = opt('--fills', quick ? 200_000 : 1_000_000);
 /** fills per transaction: report-bench's writer commits every 200,000 events, ~30,000 fills (~6.7 events a fill) */
 const BATCH = opt('--batch', 30_000);
 const ACCOUNTS = 1_000;
-const CHUNK_ROWS = 64;
 const FILL_WIDTH = 13;
 const TRADE_WIDTH = 9;
 
@@ -57,32 +58,10 @@ const TABLES = {
   trades: `CREATE TABLE trades (${intCols(TRADE_WIDTH)}, PRIMARY KEY (c0, c1, c2)) STRICT, WITHOUT ROWID`,
 };
 
-class Inserter {
-  private readonly chunk: Database.Statement;
-  private readonly one: Database.Statement;
-  constructor(
-    db: Database.Database,
-    table: string,
-    private readonly width: number,
-  ) {
-    const row = `(${cols(width).map(() => '?').join(',')})`;
-    const head = `INSERT INTO ${table} (${cols(width).join(',')}) VALUES `;
-    this.chunk = db.prepare(head + new Array<string>(CHUNK_ROWS).fill(row).join(','));
-    this.one = db.prepare(head + row);
-  }
-  /** rows: flat, `width` values each */
-  run(rows: number[]): void {
-    const full = CHUNK_ROWS * this.width;
-    let at = 0;
-    for (; at + full <= rows.length; at += full) this.chunk.run(rows.slice(at, at + full));
-    for (; at < rows.length; at += this.width) this.one.run(rows.slice(at, at + this.width));
-  }
-}
-
 type Part = 'append' | 'account' | 'minimal' | 'runs';
 
 /** One batch of fill rows (and trade rows for `minimal`) as the writer would have them, made before timing. */
-function makeBatch(part: Part, firstFill: number, n: number, rand: () => number): { fills: number[]; trades: number[] } {
+function makeBatch(part: Part, firstFill: number, n: number, rand: () => number): { fills: number[][]; trades: number[][] } {
   const rows: number[][] = [];
   for (let i = 0; i < n; i++) {
     const fillId = firstFill + i;
@@ -91,12 +70,12 @@ function makeBatch(part: Part, firstFill: number, n: number, rand: () => number)
     rows.push(r);
   }
   if (part !== 'append') rows.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!);
-  const fills = rows.flat();
-  const trades: number[] = [];
+  const fills = rows;
+  const trades: number[][] = [];
   if (part === 'minimal' || part === 'runs') {
     for (let f = firstFill; f < firstFill + n; f += 2) {
       const tradeId = f >> 1;
-      trades.push(1, 1_700_000_000_000_000 + f * 10, tradeId, 18_925 + (f % 100), 1 + (f % 10), 1 + (f & 1), f * 3, f * 3 + 3, f);
+      trades.push([1, 1_700_000_000_000_000 + f * 10, tradeId, 18_925 + (f % 100), 1 + (f % 10), 1 + (f & 1), f * 3, f * 3 + 3, f]);
     }
   }
   return { fills, trades };
@@ -109,24 +88,24 @@ function runPart(part: Part): { part: Part; rows: number; seconds: number; fileM
   db.exec(part === 'append' || part === 'runs' ? TABLES.append : TABLES.account);
   if (part === 'minimal' || part === 'runs') db.exec(TABLES.trades);
   if (part === 'runs') db.exec(TABLES.runs);
-  const fillIns = new Inserter(db, 'fills', FILL_WIDTH);
-  const tradeIns = part === 'minimal' || part === 'runs' ? new Inserter(db, 'trades', TRADE_WIDTH) : null;
-  const runIns = part === 'runs' ? new Inserter(db, 'runs', 4) : null;
+  const fillIns = new ChunkedInsert(db, 'fills', cols(FILL_WIDTH));
+  const tradeIns = part === 'minimal' || part === 'runs' ? new ChunkedInsert(db, 'trades', cols(TRADE_WIDTH)) : null;
+  const runIns = part === 'runs' ? new ChunkedInsert(db, 'runs', cols(4)) : null;
   let nextId = 1;
-  const write = db.transaction((fills: number[], trades: number[]) => {
-    fillIns.run(fills);
-    if (tradeIns !== null) tradeIns.run(trades);
+  const write = db.transaction((fills: number[][], trades: number[][]) => {
+    fillIns.runRows(fills);
+    if (tradeIns !== null) tradeIns.runRows(trades);
     if (runIns !== null) {
       // the batch is sorted by account, so each account's rows got consecutive ids
-      const runs: number[] = [];
+      const runs: number[][] = [];
       for (let at = 0; at < fills.length; ) {
         let end = at;
-        while (end < fills.length && fills[end] === fills[at]) end += FILL_WIDTH;
-        runs.push(fills[at]!, fills[end - FILL_WIDTH + 1]!, nextId + at / FILL_WIDTH, nextId + end / FILL_WIDTH - 1);
+        while (end < fills.length && fills[end]![0] === fills[at]![0]) end++;
+        runs.push([fills[at]![0]!, fills[end - 1]![1]!, nextId + at, nextId + end - 1]);
         at = end;
       }
-      nextId += fills.length / FILL_WIDTH;
-      runIns.run(runs);
+      nextId += fills.length;
+      runIns.runRows(runs);
     }
   });
   const rand = mulberry32(7);
@@ -138,7 +117,7 @@ function runPart(part: Part): { part: Part; rows: number; seconds: number; fileM
     const t0 = process.hrtime.bigint();
     write(batch.fills, batch.trades);
     ns += process.hrtime.bigint() - t0;
-    rows += n + batch.trades.length / TRADE_WIDTH;
+    rows += n + batch.trades.length;
   }
   db.close();
   const fileMB = statSync(path).size / 1e6;
